@@ -1,0 +1,110 @@
+/**
+ * One error type for the whole controller: a stable `code` (documented, matched by
+ * tests and by scripts reading `--json`), a human message, optional structured
+ * `details`, and the process exit code the CLI uses for it.
+ */
+
+/** Exit codes of every `airlock` command (README "Exit codes" documents the same table). */
+export const EXIT = {
+  OK: 0,
+  /** the run completed but an expectation failed (or a check came out negative) */
+  FAILED: 1,
+  USAGE: 2,
+  ENGINE: 3,
+  SPEC: 4,
+  BUILD: 5,
+  POLICY: 6,
+  VERIFY: 7,
+  STORE: 8,
+  KEY: 9,
+  INTERNAL: 10,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Every error code, grouped by the exit code it maps to. */
+const CODES = {
+  USAGE: EXIT.USAGE,
+
+  ENGINE_UNAVAILABLE: EXIT.ENGINE,
+  ENGINE_ERROR: EXIT.ENGINE,
+  BASE_IMAGE_MISSING: EXIT.ENGINE,
+  BASE_LOCK_MISMATCH: EXIT.ENGINE,
+  BASE_BUILD_FAILED: EXIT.ENGINE,
+
+  SPEC_NOT_FOUND: EXIT.SPEC,
+  SPEC_YAML: EXIT.SPEC,
+  SPEC_INVALID: EXIT.SPEC,
+
+  BUILD_FAILED: EXIT.BUILD,
+  CONTEXT_INVALID: EXIT.BUILD,
+
+  POLICY_VIOLATION: EXIT.POLICY,
+
+  STEP_FAILED: EXIT.FAILED,
+
+  // verification: one code per reason, in the order verify checks them
+  BUNDLE_MISSING_FILE: EXIT.VERIFY,
+  ENVELOPE_MALFORMED: EXIT.VERIFY,
+  KEY_UNTRUSTED: EXIT.VERIFY,
+  SIGNATURE_INVALID: EXIT.VERIFY,
+  STATEMENT_MALFORMED: EXIT.VERIFY,
+  STATEMENT_TYPE: EXIT.VERIFY,
+  PREDICATE_TYPE: EXIT.VERIFY,
+  TRANSCRIPT_MALFORMED: EXIT.VERIFY,
+  TRANSCRIPT_CHAIN_BROKEN: EXIT.VERIFY,
+  SUBJECT_MISMATCH: EXIT.VERIFY,
+  MANIFEST_MISMATCH: EXIT.VERIFY,
+  BLOB_MISSING: EXIT.VERIFY,
+  BLOB_DIGEST_MISMATCH: EXIT.VERIFY,
+  POLICY_NOT_ENFORCED: EXIT.VERIFY,
+
+  CAS_CORRUPT: EXIT.STORE,
+  CAS_IO: EXIT.STORE,
+  LEDGER_ERROR: EXIT.STORE,
+
+  KEY_MISSING: EXIT.KEY,
+  KEY_INVALID: EXIT.KEY,
+
+  INTERRUPTED: EXIT.INTERRUPTED,
+  INTERNAL: EXIT.INTERNAL,
+} as const satisfies Record<string, ExitCode>;
+
+export type ErrorCode = keyof typeof CODES;
+
+export interface ErrorOptions {
+  cause?: unknown;
+  /** structured facts a machine reader needs (paths, digests, expected vs actual) */
+  details?: Record<string, unknown>;
+}
+
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AirlockError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  get exitCode(): ExitCode {
+    return CODES[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isAirlockError(e: unknown, code?: ErrorCode): e is AirlockError {
+  return e instanceof AirlockError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into an AirlockError, keeping coded errors as they are. */
+export function toAirlockError(e: unknown): AirlockError {
+  if (e instanceof AirlockError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new AirlockError('INTERNAL', message, { cause: e });
+}
