@@ -1,0 +1,163 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type Docker from 'dockerode';
+import { AirlockError } from '../errors.js';
+import type { Policy } from '../spec/schema.js';
+import { isNotFound } from './client.js';
+import { HELPER_MOUNT, hardenedHostConfig, policyMismatches, type ReadbackHostConfig } from './hardening.js';
+import { runLabels } from './labels.js';
+
+export interface SandboxOptions {
+  runId: string;
+  envName: string;
+  image: string;
+  policy: Policy;
+  env: Record<string, string>;
+  workdir?: string;
+  /** host path of the static busybox that keeps the cell alive and enforces step timeouts */
+  helper: string;
+  /** the keeper exits after this long, so a crashed controller never leaves a cell running forever */
+  lifetimeMs: number;
+  runtime?: string;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  timeoutMs: number;
+  stdout: Writable;
+  stderr: Writable;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** A timed-out step is killed with SIGKILL by the in-cell `timeout`; its status is 128 + 9. */
+const KILLED = 137;
+/** How long past a step's timeout the controller waits before killing the whole cell itself. */
+const BACKSTOP_MS = 5_000;
+
+const envList = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * One sealed cell: a container created with the hardened HostConfig, checked
+ * against the engine's read-back before it may start, in which steps run as
+ * argv through the engine's exec API.
+ */
+export class Sandbox {
+  private constructor(
+    private readonly docker: Docker,
+    private readonly container: Docker.Container,
+    readonly hostConfig: ReadbackHostConfig,
+    readonly options: SandboxOptions,
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /** Creates the container, reads its HostConfig back and refuses (removing it) when it differs from the policy. */
+  static async create(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
+    const hardening = { policy: options.policy, helper: options.helper, ...(options.runtime ? { runtime: options.runtime } : {}) };
+    const container = await docker.createContainer({
+      Image: options.image,
+      Entrypoint: [HELPER_MOUNT],
+      Cmd: ['sleep', String(Math.ceil(options.lifetimeMs / 1000))],
+      User: options.policy.user,
+      Env: envList(options.env),
+      ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+      Labels: { ...runLabels(options.runId, 'cell'), 'dev.airlock.env': options.envName },
+      NetworkDisabled: true,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      HostConfig: hardenedHostConfig(hardening) as Docker.HostConfig,
+    });
+    const readback = (await container.inspect()).HostConfig as unknown as ReadbackHostConfig;
+    const problems = policyMismatches(hardening, readback);
+    const sandbox = new Sandbox(docker, container, readback, options);
+    if (problems.length > 0) {
+      await sandbox.remove();
+      throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for environment ${options.envName}:\n  ${problems.join('\n  ')}`, {
+        details: { env: options.envName, problems, hostConfig: readback },
+      });
+    }
+    await container.start();
+    return sandbox;
+  }
+
+  /** Runs argv in the cell, streaming stdout and stderr separately; never throws for a non-zero exit. */
+  async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    const seconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+    const exec = await this.container.exec({
+      Cmd: [HELPER_MOUNT, 'timeout', '-s', 'KILL', String(seconds), ...argv],
+      Env: envList(opts.env ?? {}),
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    let killedByController = false;
+    const kill = () => {
+      killedByController = true;
+      this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+    };
+    const backstop = setTimeout(kill, seconds * 1000 + BACKSTOP_MS);
+    opts.signal?.addEventListener('abort', kill, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.demuxStream(stream, opts.stdout, opts.stderr);
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+    } finally {
+      clearTimeout(backstop);
+      opts.signal?.removeEventListener('abort', kill);
+      opts.stdout.end();
+      opts.stderr.end();
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (opts.signal?.aborted) throw new AirlockError('INTERRUPTED', 'interrupted');
+    const info = await exec.inspect();
+    const exitCode = info.ExitCode ?? (killedByController ? KILLED : -1);
+    const timedOut = killedByController || (exitCode === KILLED && durationMs >= seconds * 1000 - 50);
+    return { exitCode, timedOut, durationMs };
+  }
+
+  /**
+   * Streams `path` out of the running cell as a tar (the cell's own tar, run by
+   * the helper), because the engine's archive API cannot see tmpfs mounts.
+   */
+  async archive(path: string): Promise<{ tar: Readable; done: Promise<void> }> {
+    const tar = new PassThrough();
+    const stderr = new PassThrough();
+    let errText = '';
+    stderr.on('data', (c: Buffer) => (errText += c.toString('utf8')));
+    const done = this.exec(['/.airlock/busybox', 'tar', '-cf', '-', '-C', path, '.'], {
+      timeoutMs: 300_000,
+      stdout: tar,
+      stderr,
+    }).then((r) => {
+      if (r.exitCode !== 0) {
+        throw new AirlockError('STEP_FAILED', `could not collect output ${path} from environment ${this.options.envName}: ${errText.trim() || `tar exited ${r.exitCode}`}`, {
+          details: { env: this.options.envName, path, exitCode: r.exitCode },
+        });
+      }
+    });
+    return { tar, done };
+  }
+
+  async remove(): Promise<void> {
+    try {
+      await this.container.remove({ force: true, v: true });
+    } catch (e) {
+      if (!isNotFound(e) && !/already in progress/.test(String((e as Error).message))) throw e;
+    }
+  }
+}

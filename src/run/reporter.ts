@@ -1,0 +1,68 @@
+/**
+ * Progress of long work. Human lines go to stderr (so stdout stays clean for
+ * results); with `--json`, one JSON object per line goes to stdout instead, for
+ * machines following a run live.
+ */
+export interface ProgressEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface Reporter {
+  event(e: ProgressEvent): void;
+  /** a line for people; dropped in JSON mode (the event carries the facts) */
+  info(line: string): void;
+}
+
+export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
+  return {
+    event: (e) => out.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+    info: () => undefined,
+  };
+}
+
+export function humanReporter(err: NodeJS.WritableStream = process.stderr): Reporter {
+  const color = !process.env.NO_COLOR && (err as NodeJS.WriteStream).isTTY === true;
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return {
+    event: (e) => {
+      const line = describe(e, paint);
+      if (line !== undefined) err.write(`${line}\n`);
+    },
+    info: (line) => err.write(`${line}\n`),
+  };
+}
+
+export const silentReporter: Reporter = { event: () => undefined, info: () => undefined };
+
+type Paint = (code: string, s: string) => string;
+
+function describe(e: ProgressEvent, paint: Paint): string | undefined {
+  const ms = (v: unknown) => (typeof v === 'number' ? ` ${(v / 1000).toFixed(1)}s` : '');
+  switch (e.type) {
+    case 'run-started':
+      return `airlock: run ${e.runId} of ${e.spec}`;
+    case 'build-started':
+      return `  build  ${e.image}${e.target ? ` (target ${e.target})` : ''}`;
+    case 'build-line':
+      return paint('2', `         ${e.line}`);
+    case 'build-finished':
+      return `  built  ${e.image} ${String(e.imageId).slice(7, 19)} rootfs ${String(e.rootfsDigest).slice(7, 19)}${ms(e.durationMs)}`;
+    case 'env-started':
+      return `  env    ${e.env} (image ${e.image}, container ${String(e.containerId).slice(0, 12)})`;
+    case 'step-finished': {
+      const mark = e.verdict === 'pass' ? paint('32', 'PASS') : paint('31', String(e.verdict).toUpperCase());
+      const failures = Array.isArray(e.failures) ? (e.failures as { message: string; diff?: string }[]) : [];
+      const details = failures.map((f) => `           ${f.message}${f.diff ? `\n${f.diff.replace(/^/gm, '             ')}` : ''}`);
+      return [`    ${mark} ${e.env}/${e.step} (exit ${e.exitCode})${ms(e.durationMs)}`, ...details].join('\n');
+    }
+    case 'step-skipped':
+      return `    SKIP ${e.env}/${e.step} (an earlier step failed)`;
+    case 'output-collected':
+      return `    out  ${e.env}:${e.path} (${e.files} files, ${e.bytes} bytes)`;
+    case 'sealed':
+      return `  sealed ${e.bundleDir} (key ${String(e.keyid).slice(0, 16)})`;
+    default:
+      return undefined;
+  }
+}

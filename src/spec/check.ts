@@ -1,0 +1,136 @@
+/**
+ * Checks that relate values to each other or to the file system: image references, unique
+ * step names, golden files, and policy loosening. They read the raw YAML data tolerantly —
+ * skipping whatever is malformed, which the schema reports — so that one run reports every
+ * problem at once rather than only the first kind found.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { didYouMean, type PathIssue } from './issues.js';
+import {
+  LOOSENABLE_KEYS,
+  layerViolations,
+  resolvePolicy,
+  stepTimeoutViolation,
+  type LoosenableKey,
+  type PolicyLayer,
+} from './policy.js';
+import { policyLayerSchema, stepSchema } from './schema.js';
+
+type Raw = Record<string, unknown>;
+
+const asRecord = (v: unknown): Raw | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined;
+
+/** Every cross-reference and policy problem in the raw spec data; `dir` resolves golden files. */
+export function crossCheck(data: unknown, dir: string): PathIssue[] {
+  const spec = asRecord(data);
+  if (spec === undefined) return [];
+  const out: PathIssue[] = [];
+  const images = asRecord(spec.images);
+  const top = readLayer(spec.policy);
+  const topAllowed = top.loosen ?? [];
+  for (const v of layerViolations(top, topAllowed)) out.push({ path: ['policy', ...v.at], message: v.message });
+
+  for (const [envName, envRaw] of Object.entries(asRecord(spec.environments) ?? {})) {
+    const env = asRecord(envRaw);
+    if (env === undefined) continue;
+    const at = ['environments', envName];
+    if (images !== undefined && typeof env.image === 'string' && !Object.hasOwn(images, env.image)) {
+      const defined = Object.keys(images);
+      out.push({
+        path: [...at, 'image'],
+        message:
+          `image "${env.image}" is not defined in images (defined: ${defined.join(', ') || 'none'})` +
+          didYouMean(env.image, defined),
+      });
+    }
+    const layer = readLayer(env.policy);
+    const allowed = [...topAllowed, ...(layer.loosen ?? [])];
+    for (const v of layerViolations(layer, allowed)) {
+      out.push({ path: [...at, 'policy', ...v.at], message: v.message });
+    }
+    const policy = resolvePolicy([top, layer]);
+    const steps = Array.isArray(env.steps) ? env.steps : [];
+    out.push(...stepNameIssues(steps, at));
+    steps.forEach((stepRaw, i) => {
+      const step = asRecord(stepRaw);
+      if (step === undefined) return;
+      const timeout = pick(stepSchema.shape.timeout, step.timeout);
+      const v = timeout === undefined ? undefined : stepTimeoutViolation(timeout, policy.timeoutMs, allowed);
+      if (v !== undefined) out.push({ path: [...at, 'steps', i, 'timeout'], message: v.message });
+      const expect = asRecord(step.expect);
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const file = asRecord(expect?.[stream])?.file;
+        if (typeof file === 'string' && file !== '' && !isFile(resolve(dir, file))) {
+          out.push({
+            path: [...at, 'steps', i, 'expect', stream, 'file'],
+            message: `golden file "${file}" not found (looked for ${resolve(dir, file)})`,
+          });
+        }
+      }
+    });
+  }
+  return out;
+}
+
+/** Step names after defaulting ("step-<n>") must be unique within the environment. */
+function stepNameIssues(steps: readonly unknown[], at: readonly string[]): PathIssue[] {
+  const out: PathIssue[] = [];
+  const firstUse = new Map<string, number>();
+  steps.forEach((stepRaw, i) => {
+    const step = asRecord(stepRaw);
+    if (step === undefined) return;
+    const explicit = typeof step.name === 'string';
+    const name = explicit ? (step.name as string) : step.name === undefined ? `step-${i + 1}` : undefined;
+    if (name === undefined) return;
+    const first = firstUse.get(name);
+    if (first === undefined) {
+      firstUse.set(name, i);
+      return;
+    }
+    out.push(
+      explicit
+        ? { path: [...at, 'steps', i, 'name'], message: `duplicate step name "${name}" (also used by steps[${first}])` }
+        : {
+            path: [...at, 'steps', i],
+            message: `this step's default name "${name}" is already used by steps[${first}]; give it a name`,
+          },
+    );
+  });
+  return out;
+}
+
+function pick<S extends z.ZodType>(schema: S, value: unknown): z.output<S> | undefined {
+  const r = schema.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+/** The valid parts of one level of policy; invalid values are the schema's to report. */
+function readLayer(raw: unknown): PolicyLayer {
+  const r = asRecord(raw);
+  if (r === undefined) return {};
+  const s = policyLayerSchema.shape;
+  const loosen = Array.isArray(r.loosen)
+    ? r.loosen.filter((k): k is LoosenableKey => (LOOSENABLE_KEYS as readonly unknown[]).includes(k))
+    : undefined;
+  return {
+    readOnlyRootfs: pick(s.readOnlyRootfs, r.readOnlyRootfs),
+    tmpfs: pick(s.tmpfs, r.tmpfs),
+    user: pick(s.user, r.user),
+    memory: pick(s.memory, r.memory),
+    pids: pick(s.pids, r.pids),
+    cpus: pick(s.cpus, r.cpus),
+    timeout: pick(s.timeout, r.timeout),
+    loosen,
+  };
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

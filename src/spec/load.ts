@@ -1,0 +1,100 @@
+/**
+ * Reading `airlock.yaml`: bytes → YAML document → schema and cross-checks → normalized spec.
+ * Every problem is collected and thrown together as one SPEC_INVALID error whose details
+ * carry each problem's path, line and column.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { AirlockError } from '../errors.js';
+import { sha256Digest, type Digest } from '../util/digest.js';
+import { crossCheck } from './check.js';
+import { formatPath, fromZod, humanErrorMap, type PathIssue } from './issues.js';
+import { locate } from './locate.js';
+import { normalize } from './normalize.js';
+import { specSchema } from './schema.js';
+import type { LoadedSpec, SpecIssue } from './types.js';
+
+/** Reads and validates a spec file. Throws SPEC_NOT_FOUND, SPEC_YAML or SPEC_INVALID. */
+export async function loadSpec(file: string): Promise<LoadedSpec> {
+  const abs = resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a spec file'
+          : `cannot be read (${code ?? String(e)})`;
+    throw new AirlockError('SPEC_NOT_FOUND', `spec file ${shown(abs)} ${why}`, { cause: e, details: { file: abs } });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (e) {
+    throw new AirlockError('SPEC_YAML', `${shown(abs)}: not valid UTF-8 text`, { cause: e, details: { file: abs } });
+  }
+  return parse(text, abs, sha256Digest(bytes));
+}
+
+/**
+ * Validates spec text as if read from `file`, which names it in messages and anchors its
+ * relative paths (golden files are checked on disk). Throws SPEC_YAML or SPEC_INVALID.
+ */
+export function parseSpec(text: string, file: string): LoadedSpec {
+  return parse(text, resolve(file), sha256Digest(text));
+}
+
+function parse(text: string, file: string, digest: Digest): LoadedSpec {
+  const dir = dirname(file);
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e): SpecIssue => {
+      const { line, col } = lc.linePos(e.pos[0]);
+      const message = e.code === 'MULTIPLE_DOCS' ? 'a spec is a single YAML document; remove the "---" separator' : e.message;
+      return { path: '', line, column: col, message };
+    });
+    throw invalid('SPEC_YAML', file, issues, 'invalid YAML');
+  }
+  if (doc.contents === null) {
+    const message = 'the file is empty; a spec needs at least version, name, images and environments';
+    throw invalid('SPEC_INVALID', file, [{ path: '', line: 1, column: 1, message }]);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw invalid('SPEC_YAML', file, [{ path: '', line: 1, column: 1, message }], 'invalid YAML');
+  }
+  const result = specSchema.safeParse(data, { error: humanErrorMap, reportInput: true });
+  const problems = [...(result.success ? [] : fromZod(result.error.issues)), ...crossCheck(data, dir)];
+  if (problems.length > 0 || !result.success) {
+    throw invalid('SPEC_INVALID', file, positioned(doc, lc, problems));
+  }
+  return { file, dir, text, digest, spec: normalize(result.data, dir) };
+}
+
+function positioned(doc: Document, lc: LineCounter, problems: readonly PathIssue[]): SpecIssue[] {
+  return problems
+    .map((p): SpecIssue => ({ path: formatPath(p.path), ...locate(doc, lc, p.path, p.onKey), message: p.message }))
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function invalid(code: 'SPEC_YAML' | 'SPEC_INVALID', file: string, issues: SpecIssue[], headline?: string): AirlockError {
+  const name = shown(file);
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  const lines = issues.map((i) => `  ${name}:${i.line}:${i.column}  ${i.path === '' ? '' : `${i.path}: `}${i.message}`);
+  const message = [`${name}: ${headline ?? count}`, ...lines].join('\n');
+  return new AirlockError(code, message, { details: { file, issues } });
+}
+
+/** The file as a person would type it: relative to the working directory when under it. */
+function shown(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel) ? rel : file;
+}

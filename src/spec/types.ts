@@ -1,0 +1,96 @@
+/**
+ * The normalized spec: what the rest of airlock consumes once `airlock.yaml` has been
+ * parsed, validated, defaulted and resolved. Nothing here is optional unless it is
+ * optional for the orchestrator too; units are already parsed (ms, bytes).
+ */
+import type { Digest } from '../util/digest.js';
+
+export interface Spec {
+  version: 1;
+  name: string;
+  images: Record<string, ImageSpec>;
+  environments: Record<string, EnvironmentSpec>;
+}
+
+export interface ImageSpec {
+  /** as written, relative to the spec dir */
+  dockerfile: string;
+  /** as written, relative to the spec dir; default "." */
+  context: string;
+  /** the stage of a multi-stage Dockerfile to build */
+  target?: string;
+  args: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface EnvironmentSpec {
+  /** a key of `Spec.images` */
+  image: string;
+  env: Record<string, string>;
+  /** absolute container path */
+  workdir?: string;
+  steps: StepSpec[];
+  /** absolute container paths copied out after the steps */
+  outputs: string[];
+  /** resolved: DEFAULT_POLICY ⊕ top-level policy ⊕ environment policy */
+  policy: Policy;
+}
+
+export interface StepSpec {
+  /** default "step-<index+1>", unique within its environment */
+  name: string;
+  /** argv; a command string in the spec becomes ["/bin/sh", "-c", string] */
+  run: string[];
+  env: Record<string, string>;
+  /** step.timeout ?? policy.timeoutMs */
+  timeoutMs: number;
+  expect: Expect;
+}
+
+export interface Expect {
+  /** default 0 */
+  exit: number;
+  stdout?: OutputMatch;
+  stderr?: OutputMatch;
+}
+
+export type OutputMatch =
+  /** `file` is an ABSOLUTE path, resolved against the spec dir */
+  | { file: string }
+  | { contains: string }
+  | { matches: string }
+  | { equals: string };
+
+export interface Policy {
+  network: 'none';
+  readOnlyRootfs: boolean;
+  tmpfs: string[];
+  user: string;
+  memoryBytes: number;
+  pids: number;
+  cpus: number;
+  /** default timeout of each step */
+  timeoutMs: number;
+  /** policy keys (as written in `policy.loosen`) this environment loosened, explicitly allowed */
+  loosened: string[];
+}
+
+export interface LoadedSpec {
+  /** absolute */
+  file: string;
+  /** absolute dir of `file` */
+  dir: string;
+  text: string;
+  /** of the file bytes */
+  digest: Digest;
+  spec: Spec;
+}
+
+/** One problem found in a spec file, positioned for humans and editors (1-based). */
+export interface SpecIssue {
+  /** rendered like `environments.smoke.steps[1].run`; "" for the whole document */
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}

@@ -1,0 +1,74 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * The ledger's schema as an ordered list of migrations. Append only: a released
+ * migration is never edited, a change is a new entry with the next version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up: (db: Database) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE runs (
+          id          TEXT PRIMARY KEY,
+          spec_name   TEXT NOT NULL,
+          spec_digest TEXT NOT NULL,
+          status      TEXT NOT NULL CHECK (status IN ('running','passed','failed','error','interrupted')),
+          started_at  TEXT NOT NULL,
+          finished_at TEXT,
+          bundle_dir  TEXT,
+          exit_code   INTEGER,
+          -- who owns a running run, so a crashed one can be told from a live one
+          pid         INTEGER,
+          host        TEXT
+        );
+        CREATE INDEX runs_started_at ON runs (started_at);
+        CREATE INDEX runs_status ON runs (status);
+
+        CREATE TABLE images (
+          run_id           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          name             TEXT NOT NULL,
+          image_id         TEXT NOT NULL,
+          rootfs_digest    TEXT,
+          build_log_digest TEXT,
+          duration_ms      INTEGER,
+          PRIMARY KEY (run_id, name)
+        );
+
+        CREATE TABLE steps (
+          run_id        TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          env           TEXT NOT NULL,
+          idx           INTEGER NOT NULL,
+          name          TEXT NOT NULL,
+          exit_code     INTEGER,
+          duration_ms   INTEGER,
+          stdout_digest TEXT,
+          stderr_digest TEXT,
+          verdict       TEXT NOT NULL CHECK (verdict IN ('pass','fail','timeout','error')),
+          message       TEXT,
+          PRIMARY KEY (run_id, env, idx)
+        );
+
+        CREATE TABLE blobs (
+          digest         TEXT PRIMARY KEY,
+          size           INTEGER NOT NULL,
+          first_seen_run TEXT REFERENCES runs (id) ON DELETE SET NULL,
+          role           TEXT
+        );
+
+        CREATE TABLE rootfs_cache (
+          image_id       TEXT PRIMARY KEY,
+          rootfs_digest  TEXT NOT NULL,
+          listing_digest TEXT,
+          computed_at    TEXT NOT NULL
+        );
+      `),
+  },
+];

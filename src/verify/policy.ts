@@ -1,0 +1,86 @@
+import type { Statement } from '../proof/statement.js';
+import type { TranscriptEvent } from '../proof/transcript.js';
+import { BUNDLE_FILES } from '../proof/manifest.js';
+import { verifyError } from './fail.js';
+
+/** What a `container` event carries: the HostConfig as the engine read it back. */
+interface ContainerEventData {
+  env?: unknown;
+  containerId?: unknown;
+  hostConfig?: Record<string, unknown> | null;
+  policy?: { loosened?: unknown };
+}
+
+interface Rule {
+  field: string;
+  expected: string;
+  holds: (hostConfig: Record<string, unknown>) => boolean;
+  /** the policy relaxation that lifts this rule, if any */
+  loosenedBy?: string;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+const NO_NEW_PRIVILEGES = new Set(['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=true']);
+
+/** The hardening every cell must have had, in Docker's HostConfig field names. */
+const RULES: readonly Rule[] = [
+  { field: 'NetworkMode', expected: '"none"', holds: (h) => h.NetworkMode === 'none' },
+  { field: 'CapDrop', expected: 'to contain "ALL"', holds: (h) => strings(h.CapDrop).some((c) => c.toUpperCase() === 'ALL') },
+  { field: 'CapAdd', expected: 'empty', holds: (h) => h.CapAdd == null || (Array.isArray(h.CapAdd) && h.CapAdd.length === 0) },
+  { field: 'Privileged', expected: 'false', holds: (h) => h.Privileged === false },
+  { field: 'SecurityOpt', expected: 'to contain "no-new-privileges"', holds: (h) => strings(h.SecurityOpt).some((o) => NO_NEW_PRIVILEGES.has(o)) },
+  { field: 'ReadonlyRootfs', expected: 'true', holds: (h) => h.ReadonlyRootfs === true, loosenedBy: 'readOnlyRootfs' },
+];
+
+/**
+ * Every cell ran hardened, judged by what the engine reported (the `container`
+ * events), not by what was requested. A relaxation only counts when the signed
+ * statement's policy for that environment allows it too.
+ */
+export function checkPolicy(events: readonly TranscriptEvent[], statement: Statement): number {
+  const external = statement.predicate.buildDefinition.externalParameters;
+  const containers = events.filter((e) => e.phase === 'container');
+  if (external.environments.length > 0 && containers.length === 0) {
+    throw verifyError(
+      'POLICY_NOT_ENFORCED',
+      `the statement lists environments ${external.environments.join(', ')} but the transcript has no container event`,
+      'container events',
+      BUNDLE_FILES.transcript,
+      { env: external.environments.join(', '), field: 'container' },
+    );
+  }
+  for (const event of containers) {
+    const data = event.data as ContainerEventData;
+    const env = typeof data.env === 'string' ? data.env : '(unnamed)';
+    const where = `${BUNDLE_FILES.transcript} seq ${event.seq}`;
+    const fail = (field: string, message: string, extra: Record<string, unknown> = {}) =>
+      verifyError('POLICY_NOT_ENFORCED', `environment ${env}, container event seq ${event.seq}: ${message}`, `${env}: ${field}`, where, {
+        env,
+        field,
+        seq: event.seq,
+        ...extra,
+      });
+    if (typeof data.env !== 'string') throw fail('env', 'names no environment');
+    const hostConfig = data.hostConfig;
+    if (hostConfig === null || typeof hostConfig !== 'object' || Array.isArray(hostConfig)) {
+      throw fail('hostConfig', 'records no read-back HostConfig');
+    }
+    const loosened = strings(data.policy?.loosened);
+    const allowed = external.policy[env]?.loosened;
+    for (const relaxation of loosened) {
+      if (allowed && !allowed.includes(relaxation)) {
+        throw fail(`policy.loosened`, `loosens ${relaxation}, which the signed policy for ${env} does not`, { actual: loosened, expected: allowed });
+      }
+    }
+    for (const rule of RULES) {
+      if (rule.loosenedBy && loosened.includes(rule.loosenedBy)) continue;
+      if (!rule.holds(hostConfig)) {
+        throw fail(rule.field, `HostConfig.${rule.field} is ${JSON.stringify(hostConfig[rule.field] ?? null)}, expected ${rule.expected}`, {
+          actual: hostConfig[rule.field] ?? null,
+        });
+      }
+    }
+  }
+  return containers.length;
+}

@@ -1,0 +1,60 @@
+import { BUNDLE_FILES } from '../proof/manifest.js';
+import {
+  PAYLOAD_TYPE,
+  PREDICATE_TYPE,
+  ProvenancePredicateSchema,
+  STATEMENT_TYPE,
+  type Statement,
+  StatementShapeSchema,
+} from '../proof/statement.js';
+import { verifyError } from './fail.js';
+import type { SignedPayload } from './signature.js';
+
+const WHERE = `${BUNDLE_FILES.envelope} payload`;
+
+/**
+ * The signed payload is an in-toto Statement v1 with a SLSA Provenance v1
+ * predicate of airlock's build type, and statement.json holds the same bytes.
+ */
+export function checkStatement(signed: SignedPayload, statementFile: Buffer): Statement {
+  if (signed.payloadType !== PAYLOAD_TYPE) {
+    throw verifyError('STATEMENT_TYPE', `payloadType is ${signed.payloadType}, not ${PAYLOAD_TYPE}`, 'payloadType', BUNDLE_FILES.envelope, {
+      expected: PAYLOAD_TYPE,
+      actual: signed.payloadType,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(signed.payload));
+  } catch {
+    throw verifyError('STATEMENT_MALFORMED', 'the payload is not UTF-8 JSON', 'statement', WHERE);
+  }
+  const shape = StatementShapeSchema.safeParse(value);
+  if (!shape.success) throw malformed('not an in-toto statement', shape.error.issues);
+  if (shape.data._type !== STATEMENT_TYPE) {
+    throw verifyError('STATEMENT_TYPE', `_type is ${shape.data._type}, not ${STATEMENT_TYPE}`, '_type', WHERE, {
+      expected: STATEMENT_TYPE,
+      actual: shape.data._type,
+    });
+  }
+  if (shape.data.predicateType !== PREDICATE_TYPE) {
+    throw verifyError('PREDICATE_TYPE', `predicateType is ${shape.data.predicateType}, not ${PREDICATE_TYPE}`, 'predicateType', WHERE, {
+      expected: PREDICATE_TYPE,
+      actual: shape.data.predicateType,
+    });
+  }
+  const predicate = ProvenancePredicateSchema.safeParse(shape.data.predicate);
+  if (!predicate.success) throw malformed('the predicate is not airlock provenance', predicate.error.issues, 'predicate');
+  const names = shape.data.subject.map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw verifyError('STATEMENT_MALFORMED', `two subjects are named ${dup}`, 'subject', WHERE);
+  if (!statementFile.equals(signed.payload)) {
+    throw verifyError('STATEMENT_MALFORMED', `${BUNDLE_FILES.statement} differs from the signed payload`, 'statement', BUNDLE_FILES.statement);
+  }
+  return { ...shape.data, _type: STATEMENT_TYPE, predicateType: PREDICATE_TYPE, predicate: predicate.data };
+}
+
+function malformed(reason: string, issues: readonly { path: PropertyKey[]; message: string }[], prefix?: string) {
+  const fields = issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(statement)'}: ${i.message}`);
+  return verifyError('STATEMENT_MALFORMED', `${reason}: ${fields.join('; ')}`, 'statement', WHERE, { fields });
+}
