@@ -19,26 +19,6 @@ export function normalizeEntryPath(name: string): string {
     .join('/');
 }
 
-/**
- * Resolves `target` against the directory `fromDir` (both relative to an archive root),
- * lexically. Returns the normalized root-relative path, or null when it leaves the root
- * (absolute, or `..` climbing above it).
- */
-export function resolveInside(fromDir: string, target: string): string | null {
-  if (target.startsWith('/')) return null;
-  const out: string[] = fromDir === '' ? [] : fromDir.split('/');
-  for (const seg of target.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (out.length === 0) return null;
-      out.pop();
-    } else {
-      out.push(seg);
-    }
-  }
-  return out.join('/');
-}
-
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i === -1 ? '' : path.slice(0, i);

@@ -119,6 +119,13 @@ describe('rootfsListing', () => {
       { name: 'sys/', type: 'directory' },
     ];
     expect(await digestOf(exported, false, isDockerInitPath)).toBe(await digestOf(base));
+    const exportDigest = async (entries: TarSpec[], strict: boolean) =>
+      (await rootfsListing(tarStream(await makeTar(entries)), { containerExport: true, strict })).digest;
+    expect(await exportDigest(exported, false)).toBe(await digestOf(base));
+    // the init layer stamps etc/ with the container's creation time: strict must not see it
+    const later = exported.map((e) => (e.name === './etc/' ? { ...e, mtime: new Date(9_000_000_000) } : e));
+    expect(await exportDigest(later, true)).toBe(await exportDigest(exported, true));
+    expect(await digestOf(later, true, isDockerInitPath)).not.toBe(await digestOf(exported, true, isDockerInitPath));
     expect(await digestOf(exported)).not.toBe(await digestOf(base));
     expect(isDockerInitPath('./etc/hosts')).toBe(true);
     expect(isDockerInitPath('etc/hosts.allow')).toBe(false);

@@ -40,8 +40,14 @@ export interface RootfsListingOptions {
   /** include mtimes, so a rebuild that only touched timestamps gets a new digest. Default false. */
   strict?: boolean;
   /**
-   * Entries to leave out, by normalized path (an excluded directory's contents are not
-   * excluded by that alone). For `docker export` of a container pass `isDockerInitPath`.
+   * The tar is `docker export` of a container: leave out what the engine's init layer adds
+   * (`isDockerInitPath`) and never record the mtime of `etc`, which the init layer re-creates
+   * at container creation (its mode and owner stay the image's). Default false.
+   */
+  containerExport?: boolean;
+  /**
+   * More entries to leave out, by normalized path (an excluded directory's contents are
+   * not excluded by that alone).
    */
   exclude?: (path: string) => boolean;
 }
@@ -71,6 +77,8 @@ export const DOCKER_INIT_LAYER_PATHS: readonly string[] = [
   'sys',
 ];
 const INIT_SUBTREES = ['dev/', 'proc/', 'sys/'];
+/** Directories the init layer writes into, so a container export shows its creation time as their mtime. */
+const INIT_TOUCHED_DIRS = new Set(['etc']);
 
 /** Whether a (normalized or raw tar) path is one the engine's init layer creates. */
 export function isDockerInitPath(p: string): boolean {
@@ -92,6 +100,8 @@ const HOST_XATTRS = new Set(['security.selinux']);
  */
 export async function rootfsListing(tar: Readable, options: RootfsListingOptions = {}): Promise<RootfsListing> {
   const strict = options.strict ?? false;
+  const containerExport = options.containerExport ?? false;
+  const exclude = (p: string): boolean => (containerExport && isDockerInitPath(p)) || (options.exclude?.(p) ?? false);
   // later entries for the same path replace earlier ones, as when tar extracts
   const records = new Map<string, RootfsRecord>();
 
@@ -126,14 +136,14 @@ export async function rootfsListing(tar: Readable, options: RootfsListingOptions
     }
     const xattrs = xattrsOf(header);
     if (xattrs) rec.xattrs = xattrs;
-    if (strict && header.mtime) rec.mtime = Math.floor(header.mtime.getTime() / 1000);
+    if (strict && header.mtime && !(containerExport && INIT_TOUCHED_DIRS.has(path))) rec.mtime = Math.floor(header.mtime.getTime() / 1000);
     records.set(path, rec);
   });
 
-  normalizeHardlinks(records, options.exclude);
+  normalizeHardlinks(records, exclude);
 
   const kept = [...records.values()]
-    .filter((r) => !options.exclude?.(r.path))
+    .filter((r) => !exclude(r.path))
     .sort((a, b) => compareBytes(a.path, b.path));
   const listing = Buffer.from(kept.map((r) => `${canonicalRecord(r)}\n`).join(''), 'utf8');
   return { digest: sha256Digest(listing), listing, entries: kept.length };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { isDockerInitPath, rootfsListing } from '../archive/rootfs.js';
+import { rootfsListing } from '../archive/rootfs.js';
 import type { Digest } from '../util/digest.js';
 import { runLabels } from './labels.js';
 
@@ -25,7 +25,7 @@ export async function measureImage(docker: Docker, image: string, runId: string,
   });
   try {
     const tar = (await container.export()) as unknown as Readable;
-    return await rootfsListing(tar, { strict, exclude: isDockerInitPath });
+    return await rootfsListing(tar, { strict, containerExport: true });
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }

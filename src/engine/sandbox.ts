@@ -139,7 +139,7 @@ export class Sandbox {
     const stderr = new PassThrough();
     let errText = '';
     stderr.on('data', (c: Buffer) => (errText += c.toString('utf8')));
-    const done = this.exec(['/.airlock/busybox', 'tar', '-cf', '-', '-C', path, '.'], {
+    const done = this.exec([HELPER_MOUNT, 'tar', '-cf', '-', '-C', path, '.'], {
       timeoutMs: 300_000,
       stdout: tar,
       stderr,

@@ -37,6 +37,7 @@ export {
   type ImageFacts,
   PAYLOAD_TYPE,
   PREDICATE_TYPE,
+  type PolicyFacts,
   type PredicateFacts,
   type ProvenancePredicate,
   ProvenancePredicateSchema,

@@ -67,9 +67,12 @@ export async function sealBundle(opts: SealOptions): Promise<SealResult> {
   for (const ref of collectBlobRefs(chain.events)) {
     const blob = listed.get(ref.digest);
     if (!blob || blob.size !== ref.size) {
-      throw new AirlockError('MANIFEST_MISMATCH', `transcript event seq ${ref.seq} refers to ${ref.digest} (${ref.size} bytes), which the blob list ${blob ? `gives ${blob.size} bytes` : 'lacks'}`, {
-        details: { what: ref.digest, where: `${BUNDLE_FILES.transcript} seq ${ref.seq}` },
-      });
+      const listing = blob ? `gives ${blob.size} bytes` : 'lacks';
+      throw new AirlockError(
+        'MANIFEST_MISMATCH',
+        `transcript event seq ${ref.seq} refers to ${ref.digest} (${ref.size} bytes), which the blob list ${listing}`,
+        { details: { what: ref.digest, where: `${BUNDLE_FILES.transcript} seq ${ref.seq}` } },
+      );
     }
   }
   const names = new Set<string>([BUNDLE_FILES.transcript, BUNDLE_FILES.manifest]);
@@ -77,9 +80,11 @@ export async function sealBundle(opts: SealOptions): Promise<SealResult> {
     if (names.has(output.name)) throw new AirlockError('INTERNAL', `two subjects named ${output.name}`);
     names.add(output.name);
     if (!listed.has(output.digest)) {
-      throw new AirlockError('MANIFEST_MISMATCH', `output ${output.name} (${output.digest}) is not among the bundle's blobs`, {
-        details: { what: output.digest, where: output.name },
-      });
+      throw new AirlockError(
+        'MANIFEST_MISMATCH',
+        `output ${output.name} (${output.digest}) is not among the bundle's blobs`,
+        { details: { what: output.digest, where: output.name } },
+      );
     }
   }
 

@@ -108,12 +108,17 @@ export type Statement = z.infer<typeof StatementSchema>;
 
 // ---------------------------------------------------------------- building
 
+/** Structural, so the spec's own Policy type fits as it is. */
+export interface PolicyFacts {
+  loosened: string[];
+}
+
 export interface EnvironmentFacts {
   name: string;
   /** name of the image (in `images`) the environment ran in */
   image: string;
-  /** the policy the spec asked for; `loosened` lists what it relaxed */
-  policy: { loosened: string[] } & Record<string, unknown>;
+  /** the resolved policy the spec asked for (any JSON object); `loosened` lists what it relaxed */
+  policy: PolicyFacts;
   verdict: Verdict;
   /** anything else worth keeping about the environment (cell counts, isolation) */
   annotations?: Record<string, unknown>;
@@ -159,7 +164,7 @@ export function buildPredicate(facts: PredicateFacts, run: RunMetadata): Provena
       externalParameters: {
         spec: { name: facts.spec.name, digest: facts.spec.digest },
         environments: facts.environments.map((e) => e.name),
-        policy: Object.fromEntries(facts.environments.map((e) => [e.name, e.policy])),
+        policy: Object.fromEntries(facts.environments.map((e) => [e.name, { ...e.policy }])),
       },
       internalParameters: { ...facts.internalParameters, images: facts.images },
       resolvedDependencies: facts.resolvedDependencies ?? [],

@@ -97,7 +97,14 @@ export async function runEnvironment(
       }
       const out = captureToCas(cas, ctx.signal);
       const err = captureToCas(cas, ctx.signal);
-      const result = await sandbox.exec(step.run, { env: step.env, timeoutMs: step.timeoutMs, stdout: out.sink, stderr: err.sink, signal: ctx.signal });
+      let result;
+      try {
+        result = await sandbox.exec(step.run, { env: step.env, timeoutMs: step.timeoutMs, stdout: out.sink, stderr: err.sink, signal: ctx.signal });
+      } catch (e) {
+        // The captures end with the exec; let them settle so no blob write is left dangling.
+        await Promise.allSettled([out.done, err.done]);
+        throw e;
+      }
       const [stdout, stderr] = await Promise.all([out.done, err.done]);
       ctx.addBlob({ digest: stdout.digest, size: stdout.size, role: 'stdout', name: `${name}/${step.name}` });
       ctx.addBlob({ digest: stderr.digest, size: stderr.size, role: 'stderr', name: `${name}/${step.name}` });

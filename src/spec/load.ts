@@ -73,7 +73,7 @@ function parse(text: string, file: string, digest: Digest): LoadedSpec {
   }
   const result = specSchema.safeParse(data, { error: humanErrorMap, reportInput: true });
   const problems = [...(result.success ? [] : fromZod(result.error.issues)), ...crossCheck(data, dir)];
-  if (problems.length > 0 || !result.success) {
+  if (!result.success || problems.length > 0) {
     throw invalid('SPEC_INVALID', file, positioned(doc, lc, problems));
   }
   return { file, dir, text, digest, spec: normalize(result.data, dir) };

@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { DURATION_PATTERN, SIZE_PATTERN, formatSize, parseDuration, parseSize } from '../util/units.js';
-import { kindOf, show } from './issues.js';
+import { didYouMean, kindOf, show } from './issues.js';
 import { LOOSENABLE_KEYS } from './policy.js';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
@@ -52,7 +52,14 @@ function parsed<T, R>(parse: (v: T) => R) {
 
 // Examples go on the input side: zod drops a transform's own examples from an input-side JSON Schema.
 const duration = (description: string) =>
-  string('a duration like "30s" or "5m"')
+  z
+    .string({
+      error: on('invalid_type', (i) =>
+        typeof i.input === 'number'
+          ? `expected a duration with a unit like "30s" or "5m", got the number ${i.input}`
+          : `expected a duration like "30s" or "5m", got ${kindOf(i.input)}`,
+      ),
+    })
     .meta({ pattern: DURATION_PATTERN, examples: ['30s', '5m', '1500ms', '1h'] })
     .transform(
       parsed((s: string) => {
@@ -92,7 +99,7 @@ const absPath = (description: string, { root = true, example = '/out' } = {}) =>
       const problem = !root && p === '/' ? `"/" is not allowed here; name a directory like "/out"` : pathProblem(p);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: p });
     })
-    .meta({ description, examples: [example] });
+    .meta({ description, pattern: '^/', examples: [example] });
 
 const relPath = (description: string) =>
   string('a path relative to the spec file')
@@ -102,7 +109,7 @@ const relPath = (description: string) =>
     })
     .meta({ description });
 
-const stringMap = (description: string, key = string('a key').min(1)) =>
+const stringMap = (description: string, key = string('a key').min(1, { error: 'a key must not be empty' })) =>
   z
     .record(key, string('a string (quote numbers and booleans: "1.10", "true")'))
     .default({})
@@ -213,7 +220,8 @@ function matchProblem(input: unknown): string {
   const keys = Object.keys(input as object);
   const known = keys.filter((k) => MATCH_KEYS.includes(k));
   if (known.length > 1) return `${expected}, got ${known.join(' and ')}`;
-  return `${expected}, got ${keys.length === 0 ? 'an empty mapping' : keys.map((k) => show(k)).join(', ')}`;
+  if (keys.length === 0) return `${expected}, got an empty mapping`;
+  return `${expected}, got ${keys.map((k) => show(k) + didYouMean(k, MATCH_KEYS)).join(', ')}`;
 }
 
 export const stepSchema = z.strictObject({

@@ -54,12 +54,15 @@ const READ_BYTES_LIMIT = 64 * 1024 * 1024;
  * A blob appears under its name only complete and fsynced: content is streamed into
  * `<root>/tmp/` (same filesystem) while hashed, fsynced, then renamed into place and the
  * directory fsynced. A crash leaves at worst a temp file, which `cleanTemp` removes.
- * Create instances with `Cas.open`, which makes the directories and cleans crashed leftovers.
+ * Prefer `Cas.open`, which also cleans crashed leftovers; `new Cas(root)` does no I/O and
+ * creates the directories on the first put.
  */
 export class Cas {
   readonly root: string;
   readonly blobDir: string;
   readonly tmpDir: string;
+  /** settles once blobs/sha256 and tmp exist; shared by every put of this instance */
+  #layout: Promise<void> | undefined;
 
   constructor(root: string) {
     this.root = root;
@@ -70,12 +73,20 @@ export class Cas {
   /** Creates the layout if missing and removes temp files left by dead processes. */
   static async open(root: string): Promise<Cas> {
     const cas = new Cas(root);
-    await io('create the store directories', root, async () => {
-      await fs.mkdir(cas.blobDir, { recursive: true });
-      await fs.mkdir(cas.tmpDir, { recursive: true });
-    });
+    await cas.#ensureLayout();
     await cas.cleanTemp();
     return cas;
+  }
+
+  #ensureLayout(): Promise<void> {
+    this.#layout ??= io('create the store directories', this.root, async () => {
+      await fs.mkdir(this.blobDir, { recursive: true });
+      await fs.mkdir(this.tmpDir, { recursive: true });
+    }).catch((e: unknown) => {
+      this.#layout = undefined;
+      throw e;
+    });
+    return this.#layout;
   }
 
   /** Stores bytes, a string (UTF-8) or a stream (never buffered whole). Idempotent. */
@@ -92,6 +103,7 @@ export class Cas {
         throw new TypeError(`Expected \`maxBytes\` to be an integer >= 0, got \`${String(maxBytes)}\``);
       }
       signal?.throwIfAborted();
+      await this.#ensureLayout();
       fh = await io('create a temp file', tmp, () => fs.open(tmp, 'wx', 0o600));
       const write = async (chunk: Uint8Array): Promise<void> => {
         size += chunk.byteLength;

@@ -34,16 +34,18 @@ export async function checkBlobs(manifest: Manifest, roots: readonly string[]): 
     const facts = { digest: blob.digest, role: blob.role, name: blob.name };
     const found = await hashFirst(roots, blob.digest);
     if (!found) {
-      throw verifyError('BLOB_MISSING', `blob ${label} is in none of: ${roots.join(', ') || '(no blob dirs given)'}`, label, roots.join(', '), facts);
+      const searched = roots.join(', ') || '(no blob dirs given)';
+      throw verifyError('BLOB_MISSING', `blob ${label} is in none of: ${searched}`, label, searched, facts);
     }
+    const at = `blob ${label} at ${found.path}`;
     if (!digestsEqual(found.digest, blob.digest)) {
-      throw verifyError('BLOB_DIGEST_MISMATCH', `blob ${label} at ${found.path} hashes to ${found.digest}`, label, found.path, {
+      throw verifyError('BLOB_DIGEST_MISMATCH', `${at} hashes to ${found.digest}`, label, found.path, {
         ...facts,
         actual: found.digest,
       });
     }
     if (found.size !== blob.size) {
-      throw verifyError('BLOB_DIGEST_MISMATCH', `blob ${label} at ${found.path} has ${found.size} bytes, the manifest says ${blob.size}`, label, found.path, {
+      throw verifyError('BLOB_DIGEST_MISMATCH', `${at} has ${found.size} bytes, the manifest says ${blob.size}`, label, found.path, {
         ...facts,
         expected: blob.size,
         actual: found.size,
@@ -53,15 +55,23 @@ export async function checkBlobs(manifest: Manifest, roots: readonly string[]): 
   return seen.size;
 }
 
-async function hashFirst(roots: readonly string[], digest: Digest): Promise<{ path: string; digest: Digest; size: number } | undefined> {
+interface Hashed {
+  path: string;
+  digest: Digest;
+  size: number;
+}
+
+async function hashFirst(roots: readonly string[], digest: Digest): Promise<Hashed | undefined> {
   for (const root of roots) {
     const path = blobPath(root, digest);
+    const unreadable = (e: unknown) =>
+      verifyError('BLOB_MISSING', `blob ${digest} at ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`, digest, path);
     let handle;
     try {
       handle = await open(path, 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw verifyError('BLOB_MISSING', `blob ${digest} at ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`, digest, path);
+      throw unreadable(e);
     }
     try {
       const hash = createHash('sha256');
@@ -72,7 +82,7 @@ async function hashFirst(roots: readonly string[], digest: Digest): Promise<{ pa
       }
       return { path, digest: `sha256:${hash.digest('hex')}`, size };
     } catch (e) {
-      throw verifyError('BLOB_MISSING', `blob ${digest} at ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`, digest, path);
+      throw unreadable(e);
     } finally {
       await handle.close();
     }

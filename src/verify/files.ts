@@ -20,15 +20,15 @@ export async function readBundleFiles(bundleDir: string): Promise<BundleFiles> {
     () => false,
   );
   if (!isDir) throw verifyError('BUNDLE_MISSING_FILE', `no bundle directory at ${bundleDir}`, 'bundle', bundleDir);
-  const read = async (name: string) => readFile(join(bundleDir, name)).catch(() => undefined);
-  const [envelope, statement, manifest, transcript] = await Promise.all(REQUIRED.map((k) => read(BUNDLE_FILES[k])));
-  if (!envelope || !statement || !manifest || !transcript) {
-    const missing = REQUIRED.filter((_, i) => ![envelope, statement, manifest, transcript][i]).map((k) => BUNDLE_FILES[k]);
-    throw verifyError('BUNDLE_MISSING_FILE', `the bundle lacks ${missing.join(', ')}`, missing.join(', '), bundleDir, {
-      missing,
-    });
+  const read = async (key: (typeof REQUIRED)[number]) =>
+    [key, await readFile(join(bundleDir, BUNDLE_FILES[key])).catch(() => undefined)] as const;
+  const entries = await Promise.all(REQUIRED.map(read));
+  const missing = entries.filter(([, bytes]) => bytes === undefined).map(([key]) => BUNDLE_FILES[key]);
+  if (missing.length > 0) {
+    const list = missing.join(', ');
+    throw verifyError('BUNDLE_MISSING_FILE', `the bundle lacks ${list}`, list, bundleDir, { missing });
   }
-  return { envelope, statement, manifest, transcript };
+  return Object.fromEntries(entries) as unknown as BundleFiles;
 }
 
 /** Parses envelope.dsse.json, naming every bad field. */

@@ -25,12 +25,37 @@ const NO_NEW_PRIVILEGES = new Set(['no-new-privileges', 'no-new-privileges:true'
 
 /** The hardening every cell must have had, in Docker's HostConfig field names. */
 const RULES: readonly Rule[] = [
-  { field: 'NetworkMode', expected: '"none"', holds: (h) => h.NetworkMode === 'none' },
-  { field: 'CapDrop', expected: 'to contain "ALL"', holds: (h) => strings(h.CapDrop).some((c) => c.toUpperCase() === 'ALL') },
-  { field: 'CapAdd', expected: 'empty', holds: (h) => h.CapAdd == null || (Array.isArray(h.CapAdd) && h.CapAdd.length === 0) },
-  { field: 'Privileged', expected: 'false', holds: (h) => h.Privileged === false },
-  { field: 'SecurityOpt', expected: 'to contain "no-new-privileges"', holds: (h) => strings(h.SecurityOpt).some((o) => NO_NEW_PRIVILEGES.has(o)) },
-  { field: 'ReadonlyRootfs', expected: 'true', holds: (h) => h.ReadonlyRootfs === true, loosenedBy: 'readOnlyRootfs' },
+  {
+    field: 'NetworkMode',
+    expected: '"none"',
+    holds: (h) => h.NetworkMode === 'none',
+  },
+  {
+    field: 'CapDrop',
+    expected: 'to contain "ALL"',
+    holds: (h) => strings(h.CapDrop).some((c) => c.toUpperCase() === 'ALL'),
+  },
+  {
+    field: 'CapAdd',
+    expected: 'empty',
+    holds: (h) => h.CapAdd == null || (Array.isArray(h.CapAdd) && h.CapAdd.length === 0),
+  },
+  {
+    field: 'Privileged',
+    expected: 'false',
+    holds: (h) => h.Privileged === false,
+  },
+  {
+    field: 'SecurityOpt',
+    expected: 'to contain "no-new-privileges"',
+    holds: (h) => strings(h.SecurityOpt).some((o) => NO_NEW_PRIVILEGES.has(o)),
+  },
+  {
+    field: 'ReadonlyRootfs',
+    expected: 'true',
+    holds: (h) => h.ReadonlyRootfs === true,
+    loosenedBy: 'readOnlyRootfs',
+  },
 ];
 
 /**
@@ -54,13 +79,10 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
     const data = event.data as ContainerEventData;
     const env = typeof data.env === 'string' ? data.env : '(unnamed)';
     const where = `${BUNDLE_FILES.transcript} seq ${event.seq}`;
-    const fail = (field: string, message: string, extra: Record<string, unknown> = {}) =>
-      verifyError('POLICY_NOT_ENFORCED', `environment ${env}, container event seq ${event.seq}: ${message}`, `${env}: ${field}`, where, {
-        env,
-        field,
-        seq: event.seq,
-        ...extra,
-      });
+    const fail = (field: string, message: string, extra: Record<string, unknown> = {}) => {
+      const full = `environment ${env}, container event seq ${event.seq}: ${message}`;
+      return verifyError('POLICY_NOT_ENFORCED', full, `${env}: ${field}`, where, { env, field, seq: event.seq, ...extra });
+    };
     if (typeof data.env !== 'string') throw fail('env', 'names no environment');
     const hostConfig = data.hostConfig;
     if (hostConfig === null || typeof hostConfig !== 'object' || Array.isArray(hostConfig)) {
@@ -70,15 +92,15 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
     const allowed = external.policy[env]?.loosened;
     for (const relaxation of loosened) {
       if (allowed && !allowed.includes(relaxation)) {
-        throw fail(`policy.loosened`, `loosens ${relaxation}, which the signed policy for ${env} does not`, { actual: loosened, expected: allowed });
+        const message = `loosens ${relaxation}, which the signed policy for ${env} does not`;
+        throw fail('policy.loosened', message, { actual: loosened, expected: allowed });
       }
     }
     for (const rule of RULES) {
       if (rule.loosenedBy && loosened.includes(rule.loosenedBy)) continue;
       if (!rule.holds(hostConfig)) {
-        throw fail(rule.field, `HostConfig.${rule.field} is ${JSON.stringify(hostConfig[rule.field] ?? null)}, expected ${rule.expected}`, {
-          actual: hostConfig[rule.field] ?? null,
-        });
+        const actual = hostConfig[rule.field] ?? null;
+        throw fail(rule.field, `HostConfig.${rule.field} is ${JSON.stringify(actual)}, expected ${rule.expected}`, { actual });
       }
     }
   }

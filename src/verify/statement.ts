@@ -18,10 +18,7 @@ const WHERE = `${BUNDLE_FILES.envelope} payload`;
  */
 export function checkStatement(signed: SignedPayload, statementFile: Buffer): Statement {
   if (signed.payloadType !== PAYLOAD_TYPE) {
-    throw verifyError('STATEMENT_TYPE', `payloadType is ${signed.payloadType}, not ${PAYLOAD_TYPE}`, 'payloadType', BUNDLE_FILES.envelope, {
-      expected: PAYLOAD_TYPE,
-      actual: signed.payloadType,
-    });
+    throw wrongType('STATEMENT_TYPE', 'payloadType', PAYLOAD_TYPE, signed.payloadType, BUNDLE_FILES.envelope);
   }
   let value: unknown;
   try {
@@ -32,29 +29,33 @@ export function checkStatement(signed: SignedPayload, statementFile: Buffer): St
   const shape = StatementShapeSchema.safeParse(value);
   if (!shape.success) throw malformed('not an in-toto statement', shape.error.issues);
   if (shape.data._type !== STATEMENT_TYPE) {
-    throw verifyError('STATEMENT_TYPE', `_type is ${shape.data._type}, not ${STATEMENT_TYPE}`, '_type', WHERE, {
-      expected: STATEMENT_TYPE,
-      actual: shape.data._type,
-    });
+    throw wrongType('STATEMENT_TYPE', '_type', STATEMENT_TYPE, shape.data._type);
   }
   if (shape.data.predicateType !== PREDICATE_TYPE) {
-    throw verifyError('PREDICATE_TYPE', `predicateType is ${shape.data.predicateType}, not ${PREDICATE_TYPE}`, 'predicateType', WHERE, {
-      expected: PREDICATE_TYPE,
-      actual: shape.data.predicateType,
-    });
+    throw wrongType('PREDICATE_TYPE', 'predicateType', PREDICATE_TYPE, shape.data.predicateType);
   }
   const predicate = ProvenancePredicateSchema.safeParse(shape.data.predicate);
-  if (!predicate.success) throw malformed('the predicate is not airlock provenance', predicate.error.issues, 'predicate');
+  if (!predicate.success) {
+    throw malformed('the predicate is not airlock provenance', predicate.error.issues, 'predicate');
+  }
   const names = shape.data.subject.map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw verifyError('STATEMENT_MALFORMED', `two subjects are named ${dup}`, 'subject', WHERE);
   if (!statementFile.equals(signed.payload)) {
-    throw verifyError('STATEMENT_MALFORMED', `${BUNDLE_FILES.statement} differs from the signed payload`, 'statement', BUNDLE_FILES.statement);
+    const where = BUNDLE_FILES.statement;
+    throw verifyError('STATEMENT_MALFORMED', `${where} differs from the signed payload`, 'statement', where);
   }
   return { ...shape.data, _type: STATEMENT_TYPE, predicateType: PREDICATE_TYPE, predicate: predicate.data };
 }
 
+function wrongType(code: 'STATEMENT_TYPE' | 'PREDICATE_TYPE', field: string, expected: string, actual: string, where = WHERE) {
+  return verifyError(code, `${field} is ${actual}, not ${expected}`, field, where, { expected, actual });
+}
+
 function malformed(reason: string, issues: readonly { path: PropertyKey[]; message: string }[], prefix?: string) {
-  const fields = issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(statement)'}: ${i.message}`);
+  const fields = issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    return `${path || '(statement)'}: ${i.message}`;
+  });
   return verifyError('STATEMENT_MALFORMED', `${reason}: ${fields.join('; ')}`, 'statement', WHERE, { fields });
 }

@@ -1,22 +1,24 @@
-import { AirlockError } from '../errors.js';
 import { BUNDLE_FILES, type Manifest, ManifestSchema } from '../proof/manifest.js';
 import type { Statement } from '../proof/statement.js';
 import { type ChainResult, collectBlobRefs, verifyChain } from '../proof/transcript.js';
 import { type Digest, digestsEqual, sha256Digest } from '../util/digest.js';
 import { verifyError } from './fail.js';
 
+const TRANSCRIPT = BUNDLE_FILES.transcript;
+const MANIFEST = BUNDLE_FILES.manifest;
+
+export type VerifiedChain = ChainResult & { head: Digest };
+
 /** The transcript parses, counts up from seq 0 and every `prev` links to the line before. */
-export function checkTranscriptChain(bytes: Buffer): ChainResult & { head: Digest } {
+export function checkTranscriptChain(bytes: Buffer): VerifiedChain {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw verifyError('TRANSCRIPT_MALFORMED', `${BUNDLE_FILES.transcript} is not UTF-8`, 'transcript', BUNDLE_FILES.transcript);
+    throw verifyError('TRANSCRIPT_MALFORMED', `${TRANSCRIPT} is not UTF-8`, 'transcript', TRANSCRIPT);
   }
   const chain = verifyChain(text);
-  if (chain.head === null) {
-    throw verifyError('TRANSCRIPT_MALFORMED', `${BUNDLE_FILES.transcript} is empty`, 'transcript', BUNDLE_FILES.transcript);
-  }
+  if (chain.head === null) throw verifyError('TRANSCRIPT_MALFORMED', `${TRANSCRIPT} is empty`, 'transcript', TRANSCRIPT);
   return { ...chain, head: chain.head };
 }
 
@@ -24,20 +26,14 @@ export function checkTranscriptChain(bytes: Buffer): ChainResult & { head: Diges
 export function checkSubject(statement: Statement, name: string, bytes: Buffer): Digest {
   const actual = sha256Digest(bytes);
   const subject = statement.subject.find((s) => s.name === name);
-  if (!subject) {
-    throw verifyError('SUBJECT_MISMATCH', `the statement has no subject ${name}`, name, 'statement subject', { actual });
-  }
+  if (!subject) throw verifyError('SUBJECT_MISMATCH', `the statement has no subject ${name}`, name, 'statement subject');
   const expected: Digest = `sha256:${subject.digest.sha256}`;
   if (!digestsEqual(actual, expected)) {
-    throw verifyError('SUBJECT_MISMATCH', `${name} hashes to ${actual}, but its signed subject says ${expected}`, name, name, {
-      expected,
-      actual,
-    });
+    const message = `${name} hashes to ${actual}, but its signed subject says ${expected}`;
+    throw verifyError('SUBJECT_MISMATCH', message, name, name, { expected, actual });
   }
   return actual;
 }
-
-const WHERE = BUNDLE_FILES.manifest;
 
 /**
  * bundle.json (already authenticated by its subject) is a manifest for this run and
@@ -46,57 +42,46 @@ const WHERE = BUNDLE_FILES.manifest;
 export function checkManifest(
   bytes: Buffer,
   statement: Statement,
-  transcript: { digest: Digest; chain: ChainResult & { head: Digest } },
+  transcript: { digest: Digest; chain: VerifiedChain },
 ): Manifest {
+  const mismatch = (what: string, message: string, extra: Record<string, unknown> = {}) =>
+    verifyError('MANIFEST_MISMATCH', message, what, MANIFEST, extra);
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw verifyError('MANIFEST_MISMATCH', `${WHERE} is not JSON`, 'manifest', WHERE);
+    throw mismatch('manifest', `${MANIFEST} is not JSON`);
   }
   const parsed = ManifestSchema.safeParse(value);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(manifest)'}: ${i.message}`);
-    throw verifyError('MANIFEST_MISMATCH', `${WHERE} is not a bundle manifest: ${fields.join('; ')}`, 'manifest', WHERE, { fields });
+    throw mismatch('manifest', `${MANIFEST} is not a bundle manifest: ${fields.join('; ')}`, { fields });
   }
   const manifest = parsed.data;
-  const mismatch = (what: string, message: string, extra: Record<string, unknown> = {}): AirlockError =>
-    verifyError('MANIFEST_MISMATCH', message, what, WHERE, extra);
 
-  const runId = statement.predicate.runDetails.metadata.invocationId;
-  if (manifest.runId !== runId) {
-    throw mismatch('runId', `${WHERE} is for run ${manifest.runId}, the statement for ${runId}`, { expected: runId, actual: manifest.runId });
-  }
-  if (!digestsEqual(manifest.transcript.digest, transcript.digest)) {
-    throw mismatch('transcript.digest', `${WHERE} gives the transcript digest ${manifest.transcript.digest}, the file hashes to ${transcript.digest}`, {
-      expected: transcript.digest,
-      actual: manifest.transcript.digest,
-    });
-  }
-  if (!digestsEqual(manifest.transcript.head, transcript.chain.head)) {
-    throw mismatch('transcript.head', `${WHERE} gives the chain head ${manifest.transcript.head}, the transcript ends at ${transcript.chain.head}`, {
-      expected: transcript.chain.head,
-      actual: manifest.transcript.head,
-    });
-  }
+  const same = (what: string, expected: string, actual: string, says: string) => {
+    if (!digestsEqual(expected, actual)) throw mismatch(what, `${MANIFEST} gives ${what} ${actual}, but ${says} ${expected}`, { expected, actual });
+  };
+  same('runId', statement.predicate.runDetails.metadata.invocationId, manifest.runId, 'the statement gives');
+  same('transcript.digest', transcript.digest, manifest.transcript.digest, `${TRANSCRIPT} hashes to`);
+  same('transcript.head', transcript.chain.head, manifest.transcript.head, `the chain ends at`);
 
   const sizes = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
   for (const ref of collectBlobRefs(transcript.chain.events)) {
     const size = sizes.get(ref.digest);
+    const event = `transcript event seq ${ref.seq}`;
     if (size === undefined) {
-      throw mismatch(ref.digest, `transcript event seq ${ref.seq} refers to blob ${ref.digest}, which ${WHERE} does not list`, { seq: ref.seq });
+      throw mismatch(ref.digest, `${event} refers to blob ${ref.digest}, which ${MANIFEST} does not list`, { seq: ref.seq });
     }
     if (size !== ref.size) {
-      throw mismatch(ref.digest, `transcript event seq ${ref.seq} gives blob ${ref.digest} ${ref.size} bytes, ${WHERE} ${size}`, {
-        seq: ref.seq,
-        expected: ref.size,
-        actual: size,
-      });
+      const message = `${event} gives blob ${ref.digest} ${ref.size} bytes, ${MANIFEST} ${size}`;
+      throw mismatch(ref.digest, message, { seq: ref.seq, expected: ref.size, actual: size });
     }
   }
   for (const subject of outputSubjects(statement)) {
     if (!sizes.has(subject.digest)) {
-      throw mismatch(subject.digest, `output ${subject.name} (${subject.digest}) is not listed in ${WHERE}`, { name: subject.name });
+      const message = `output ${subject.name} (${subject.digest}) is not listed in ${MANIFEST}`;
+      throw mismatch(subject.digest, message, { name: subject.name });
     }
   }
   return manifest;
@@ -104,8 +89,8 @@ export function checkManifest(
 
 /** Subjects other than the bundle's own files: the run's outputs. */
 export function outputSubjects(statement: Statement): { name: string; digest: Digest }[] {
-  const own = new Set<string>([BUNDLE_FILES.transcript, BUNDLE_FILES.manifest]);
+  const own = new Set<string>([TRANSCRIPT, MANIFEST]);
   return statement.subject
     .filter((s) => !own.has(s.name))
-    .map((s) => ({ name: s.name, digest: `sha256:${s.digest.sha256}` as Digest }));
+    .map((s) => ({ name: s.name, digest: `sha256:${s.digest.sha256}` as const }));
 }

@@ -1,0 +1,32 @@
+# airlock: the two commands of the README's quick start, and what they rest on.
+.PHONY: setup build smoke ci test-unit test-integration bench clean gc
+
+NODE ?= node
+
+setup:            ## install what is missing (host tools, npm deps, engine, base images, key)
+	@bash scripts/setup.sh
+
+build:
+	npx --no-install tsc -p tsconfig.json
+
+smoke: setup      ## build, run sealed, sign, verify; prints the bundle path and PASS
+	@$(NODE) bin/airlock smoke
+
+ci: setup         ## the whole test suite (unit + integration on the real engine)
+	@mkdir -p artifacts/test-results
+	npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=artifacts/test-results/vitest.json --reporter=junit --outputFile.junit=artifacts/test-results/junit.xml
+
+test-unit:
+	npx --no-install vitest run --project unit
+
+test-integration: setup
+	npx --no-install vitest run --project integration
+
+bench: setup
+	@bash bench/cell-overhead.sh
+
+gc:
+	@$(NODE) bin/airlock gc
+
+clean:
+	rm -rf dist

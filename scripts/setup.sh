@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Everything `make smoke` and `make ci` need, idempotent and fast when already done:
+#   host tools (busybox-static, mmdebstrap), npm dependencies, the compiled CLI,
+#   a container engine, the local base images, and a signing key.
+# Set AIRLOCK_SETUP_QUIET=1 to print only problems.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { [ -n "${AIRLOCK_SETUP_QUIET:-}" ] || printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 3; }
+
+# 1. host tools the base images and cells need (Debian packages)
+need=()
+for pkg in busybox-static mmdebstrap; do
+  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "install these Debian packages first: ${need[*]}"
+  say "installing ${need[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  # The package lists may be missing on a fresh machine; refresh them once if the install fails.
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } ||
+    die "apt-get install ${need[*]} failed"
+fi
+
+# 2. npm dependencies (better-sqlite3 compiles from source: ~2 min the first time)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+# 3. the compiled CLI (dist/), rebuilt when any source is newer
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/cli/main.js -print -quit)" ]; then
+  say "compiling (tsc)"
+  npx --no-install tsc -p tsconfig.json
+  touch dist/cli/main.js
+fi
+
+# 4. an engine that answers
+bash scripts/ensure-engine.sh
+
+# 5. base images, pinned in locks/base-images.lock.json
+node bin/airlock base ${AIRLOCK_BASE_FLAGS:-} >&2
+
+# 6. a signing key (kept outside the repo; its public key in locks/keys/)
+node bin/airlock keygen --if-missing >&2

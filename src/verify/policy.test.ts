@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { buildPredicate, buildStatement } from '../proof/statement.js';
+import type { TranscriptEvent } from '../proof/transcript.js';
+import { sha256Digest } from '../util/digest.js';
+import { checkPolicy } from './policy.js';
+
+const HARDENED = {
+  NetworkMode: 'none',
+  CapDrop: ['ALL'],
+  CapAdd: [],
+  Privileged: false,
+  SecurityOpt: ['no-new-privileges'],
+  ReadonlyRootfs: true,
+};
+
+const statement = buildStatement(
+  [{ name: 'transcript.jsonl', digest: sha256Digest('t') }],
+  buildPredicate(
+    {
+      spec: { name: 'demo', digest: sha256Digest('spec') },
+      environments: [{ name: 'linux', image: 'linux', policy: { loosened: ['readOnlyRootfs'] }, verdict: 'passed' }],
+      images: [],
+      builder: { id: 'https://airlock.dev/builders/local/v1', version: {} },
+    },
+    { invocationId: 'r', startedOn: new Date(0), finishedOn: new Date(0) },
+  ),
+);
+
+function container(hostConfig: unknown, loosened: string[] = []): TranscriptEvent {
+  return {
+    seq: 3,
+    time: '2025-01-01T00:00:00.000Z',
+    phase: 'container',
+    prev: null,
+    data: { env: 'linux', containerId: 'c', hostConfig, policy: { loosened } },
+  };
+}
+
+describe('checkPolicy', () => {
+  it('accepts the hardened HostConfig and its spellings', () => {
+    expect(checkPolicy([container(HARDENED)], statement)).toBe(1);
+    expect(checkPolicy([container({ ...HARDENED, CapAdd: null, CapDrop: ['all'], SecurityOpt: ['no-new-privileges:true'] })], statement)).toBe(1);
+    expect(checkPolicy([container({ ...HARDENED, ReadonlyRootfs: false }, ['readOnlyRootfs'])], statement)).toBe(1);
+  });
+
+  it.each([
+    ['NetworkMode', { NetworkMode: 'host' }],
+    ['NetworkMode', { NetworkMode: undefined }],
+    ['CapDrop', { CapDrop: ['NET_RAW'] }],
+    ['CapDrop', { CapDrop: null }],
+    ['CapAdd', { CapAdd: ['SYS_ADMIN'] }],
+    ['Privileged', { Privileged: true }],
+    ['Privileged', { Privileged: undefined }],
+    ['SecurityOpt', { SecurityOpt: ['seccomp=unconfined'] }],
+    ['SecurityOpt', { SecurityOpt: ['no-new-privileges:false'] }],
+    ['ReadonlyRootfs', { ReadonlyRootfs: false }],
+  ])('POLICY_NOT_ENFORCED naming %s', (field, change) => {
+    expect(() => checkPolicy([container({ ...HARDENED, ...change })], statement)).toThrow(
+      expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ env: 'linux', field }) }),
+    );
+  });
+
+  it('POLICY_NOT_ENFORCED when the event has no read-back HostConfig', () => {
+    expect(() => checkPolicy([container(undefined)], statement)).toThrow(
+      expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'hostConfig' }) }),
+    );
+  });
+
+  it('POLICY_NOT_ENFORCED when no container event exists for listed environments', () => {
+    expect(() => checkPolicy([], statement)).toThrow(expect.objectContaining({ code: 'POLICY_NOT_ENFORCED' }));
+  });
+});

@@ -1,0 +1,84 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectGarbage } from '../src/engine/cleanup.js';
+import { LABEL_MANAGED, LABEL_PID, LABEL_RUN } from '../src/engine/labels.js';
+import { writeKeyPair } from '../src/proof/keys.js';
+import { parseTranscript } from '../src/proof/transcript.js';
+import { busyboxSpec, leftovers, REPO, sandbox, writeTree, type Sandbox } from './helpers.js';
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await sandbox();
+});
+afterAll(() => sb.close());
+
+async function runLabelled(runId: string) {
+  const filters = { label: [`${LABEL_RUN}=${runId}`] };
+  return sb.docker.listContainers({ all: true, filters });
+}
+
+describe('interrupting a run', () => {
+  it('SIGINT removes the run’s containers, seals the bundle as interrupted and exits 130', async () => {
+    const dir = join(sb.dir, 'interrupt');
+    await writeTree(dir, busyboxSpec('interrupt', `  long:
+    image: box
+    steps:
+      - name: wait
+        run: ["sleep", "120"]
+`));
+    const keyPath = join(sb.dir, 'keys', 'signing.key');
+    await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks') });
+    const child = execa('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(dir, 'airlock.yaml'), '--root', sb.dir, '--json'], {
+      env: { AIRLOCK_SIGNING_KEY: keyPath },
+      reject: false,
+    });
+    // Wait until the cell is running, then interrupt.
+    let runId: string | undefined;
+    for await (const line of child.iterable()) {
+      const event = JSON.parse(String(line)) as { type: string; runId?: string };
+      if (event.type === 'run-started') runId = event.runId;
+      if (event.type === 'env-started') break;
+    }
+    expect(runId).toBeDefined();
+    expect((await runLabelled(runId!)).length).toBe(1);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(await leftovers(sb.docker, runId!)).toBe(0);
+
+    const bundleDir = join(sb.dir, 'proofs', runId!);
+    const events = parseTranscript(await readFile(join(bundleDir, 'transcript.jsonl'), 'utf8'));
+    expect(events.at(-1)!.data.verdict).toBe('interrupted');
+    expect((await readdir(join(sb.dir, 'proofs'))).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    const run = sb.workspace.ledger.getRun(runId!);
+    expect(run?.status).toBe('interrupted');
+  });
+});
+
+describe('airlock gc', () => {
+  it('removes labelled leftovers of a dead controller and spares a live one’s', async () => {
+    const make = async (runId: string, pid: number) => {
+      const c = await sb.docker.createContainer({
+        Image: 'airlock/busybox',
+        Cmd: ['true'],
+        Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_PID]: String(pid) },
+      });
+      return c.id;
+    };
+    const deadRun = 'gc-dead-run';
+    const liveRun = 'gc-live-run';
+    const dead = await make(deadRun, 2 ** 22 + 7); // above pid_max: never a live process
+    const live = await make(liveRun, process.ppid);
+    try {
+      const removed = await collectGarbage(sb.docker);
+      expect(removed.containers).toContain(dead);
+      expect(removed.containers).not.toContain(live);
+      expect(await leftovers(sb.docker, deadRun)).toBe(0);
+      expect(await leftovers(sb.docker, liveRun)).toBe(1);
+    } finally {
+      await sb.docker.getContainer(live).remove({ force: true });
+    }
+  });
+});
