@@ -94,8 +94,9 @@ export class AirlockError extends Error {
     return CODES[this.code];
   }
 
+  /** Plain JSON (undefined fields dropped), fit for transcripts and `--json` output. */
   toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
-    return { code: this.code, message: this.message, details: this.details };
+    return { code: this.code, message: this.message, details: JSON.parse(JSON.stringify(this.details)) as Record<string, unknown> };
   }
 }
 

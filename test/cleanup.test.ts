@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../src/engine/cleanup.js';
 import { LABEL_MANAGED, LABEL_PID, LABEL_RUN } from '../src/engine/labels.js';
@@ -30,22 +31,24 @@ describe('interrupting a run', () => {
 `));
     const keyPath = join(sb.dir, 'keys', 'signing.key');
     await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks') });
-    const child = execa('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(dir, 'airlock.yaml'), '--root', sb.dir, '--json'], {
-      env: { AIRLOCK_SIGNING_KEY: keyPath },
-      reject: false,
+    const child = spawn('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(dir, 'airlock.yaml'), '--root', sb.dir, '--json'], {
+      env: { ...process.env, AIRLOCK_SIGNING_KEY: keyPath },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    // Wait until the cell is running, then interrupt.
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait until the cell is running, then interrupt (stdout keeps being read).
     let runId: string | undefined;
-    for await (const line of child.iterable()) {
-      const event = JSON.parse(String(line)) as { type: string; runId?: string };
-      if (event.type === 'run-started') runId = event.runId;
-      if (event.type === 'env-started') break;
-    }
+    await new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const event = JSON.parse(line) as { type: string; runId?: string };
+        if (event.type === 'run-started') runId = event.runId;
+        if (event.type === 'env-started') resolve();
+      });
+    });
     expect(runId).toBeDefined();
     expect((await runLabelled(runId!)).length).toBe(1);
     child.kill('SIGINT');
-    const result = await child;
-    expect(result.exitCode).toBe(130);
+    expect(await exited).toBe(130);
     expect(await leftovers(sb.docker, runId!)).toBe(0);
 
     const bundleDir = join(sb.dir, 'proofs', runId!);

@@ -22,10 +22,11 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(r.verdict).toBe('passed');
     expect(r.exitCode).toBe(0);
     expect(r.images.map((i) => i.name)).toEqual(['build', 'runtime']);
-    expect(r.environments[0]!.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(r.environments[0]!.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
 
     const report = await sb.workspace.cas.readBytes(r.environments[0]!.outputs.find((o) => o.name === 'smoke/out/report.txt')!.digest);
-    expect(report.toString()).toContain('greeting=reviewer\nsquare[15]=225\n');
+    expect(report.toString()).toMatch(/^greeting=reviewer\n(square\[\d+\]=\d+\n){16}$/);
+    expect(report.toString()).toContain('square[15]=225\n');
 
     const verified = await verifyBundle({ bundleDir: r.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
     expect(verified.checks.map((c) => c.name)).toContain('policy');
@@ -47,7 +48,7 @@ describe('sealed cells', () => {
     image: box
     steps:
       - name: egress
-        run: ["wget", "-T", "3", "-O", "-", "http://1.1.1.1/"]
+        run: ["nc", "-w", "3", "1.1.1.1", "80"]
         expect: { exit: 0 }
 `));
     const r = await runIn(sb, join(dir, 'airlock.yaml'));
@@ -56,7 +57,7 @@ describe('sealed cells', () => {
     const step = (await events(r.bundleDir)).find((e) => e.phase === 'step')!;
     expect(step.data.exitCode).not.toBe(0);
     const stderr = await sb.workspace.cas.readBytes((step.data.stderr as { digest: `sha256:${string}` }).digest);
-    expect(stderr.toString()).toMatch(/unreachable|bad address|Network/i);
+    expect(stderr.toString()).toContain('Network is unreachable');
   });
 
   it('runs as the policy user, cannot write its root, and can write its tmpfs', async () => {
@@ -144,7 +145,7 @@ describe('sealed cells', () => {
     expect(r.verdict).toBe('error');
     expect(r.error?.code).toBe('BUILD_FAILED');
     expect(r.exitCode).toBe(5);
-    expect(r.error?.message).toMatch(/step 2\/2 RUN echo compiling && exit 3.*returned a non-zero code: 3/);
+    expect(r.error?.message).toMatch(/step 2\/\d+ RUN echo compiling && exit 3.*returned a non-zero code: 3/);
     const build = (await events(r.bundleDir)).find((e) => e.phase === 'build')!;
     const log = await sb.workspace.cas.readBytes((build.data.log as { digest: `sha256:${string}` }).digest);
     expect(log.toString()).toContain('compiling');
@@ -157,9 +158,12 @@ describe('sealed cells', () => {
     image: box
     steps: [{ run: ["true"] }]
 `),
-      Dockerfile: 'FROM airlock/busybox\nRUN wget -T 3 -O /dev/null http://1.1.1.1/\n',
+      Dockerfile: 'FROM airlock/busybox\nRUN nc -w 3 1.1.1.1 80\n',
     });
     const r = await runIn(sb, join(dir, 'airlock.yaml'));
     expect(r.error?.code).toBe('BUILD_FAILED');
+    const build = (await events(r.bundleDir)).find((e) => e.phase === 'build')!;
+    const log = await sb.workspace.cas.readBytes((build.data.log as { digest: `sha256:${string}` }).digest);
+    expect(log.toString()).toContain('Network is unreachable');
   });
 });

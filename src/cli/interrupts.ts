@@ -1,3 +1,5 @@
+import { AirlockError } from '../errors.js';
+
 /**
  * Runs `work` with an AbortSignal that SIGINT/SIGTERM trip, so a run can remove
  * its cells and seal what happened before exiting. A second signal while
@@ -8,7 +10,7 @@ export async function withInterrupts<T>(work: (signal: AbortSignal) => Promise<T
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(`airlock: ${sig}: stopping, removing this run's containers (again to force)\n`);
-    controller.abort(new Error(sig));
+    controller.abort(new AirlockError('INTERRUPTED', `interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -47,7 +47,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<Bui
   let imageId: string | undefined;
   let error: string | undefined;
   const fail = (message: string) =>
-    new BuildFailure(message, log, { tag: req.tag, target: req.target, step, error: message });
+    new BuildFailure(message, log, { tag: req.tag, target: req.target ?? null, step: step ?? null, error: message });
 
   let stream: Readable;
   try {

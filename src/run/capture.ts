@@ -30,5 +30,8 @@ export function captureToCas(cas: Cas, signal?: AbortSignal): Capture {
     ...ref,
     text: overflow ? undefined : Buffer.concat(kept).toString('utf8'),
   }));
+  // Rejections surface where `done` is awaited, after the step ends; until then
+  // one handler keeps Node from treating an abort mid-step as unhandled.
+  done.catch(() => undefined);
   return { sink, done };
 }

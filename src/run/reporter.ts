@@ -45,7 +45,10 @@ function describe(e: ProgressEvent, paint: Paint): string | undefined {
     case 'build-started':
       return `  build  ${e.image}${e.target ? ` (target ${e.target})` : ''}`;
     case 'build-line':
-      return paint('2', `         ${e.line}`);
+      // the engine's step headers are progress enough; the full log is in the CAS
+      return /^Step \d+\/\d+ :/.test(String(e.line)) ? paint('2', `         ${e.line}`) : undefined;
+    case 'base-progress':
+      return `  base   ${e.message}`;
     case 'build-finished':
       return `  built  ${e.image} ${String(e.imageId).slice(7, 19)} rootfs ${String(e.rootfsDigest).slice(7, 19)}${ms(e.durationMs)}`;
     case 'env-started':
