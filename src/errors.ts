@@ -17,6 +17,8 @@ export const EXIT = {
   VERIFY: 7,
   STORE: 8,
   KEY: 9,
+  /** a pinned input could not be fetched, did not match its pin, or is not pinned */
+  FETCH: 11,
   INTERNAL: 10,
   INTERRUPTED: 130,
 } as const;
@@ -43,6 +45,12 @@ const CODES = {
   POLICY_VIOLATION: EXIT.POLICY,
 
   STEP_FAILED: EXIT.FAILED,
+  NOT_REPRODUCIBLE: EXIT.FAILED,
+
+  FETCH_FAILED: EXIT.FETCH,
+  FETCH_HASH_MISMATCH: EXIT.FETCH,
+  FETCH_NOT_PINNED: EXIT.FETCH,
+  FETCH_OFFLINE_MISS: EXIT.FETCH,
 
   // verification: one code per reason, in the order verify checks them
   BUNDLE_MISSING_FILE: EXIT.VERIFY,

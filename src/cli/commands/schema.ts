@@ -9,11 +9,11 @@ import { defineCommand } from '../command.js';
 export const schemaCommand = defineCommand({
   name: 'schema',
   summary: 'print or write the JSON Schemas of the spec and the bundle (generated from the zod schemas)',
-  usage: `usage: airlock schema [spec|bundle] [--write|--check] [--root DIR]
+  usage: `usage: airlock schema [spec|bundle] [--write|--check] [--root DIR] [--json]
 
 Prints the JSON Schema of airlock.yaml (spec) or of bundle.json (bundle).
 --write regenerates spec/airlock.schema.json and spec/bundle.schema.json;
---check fails when the committed files are stale.`,
+--check fails when the committed files are stale; --json reports which files.`,
   options: { write: { type: 'boolean', default: false }, check: { type: 'boolean', default: false }, root: { type: 'string' } },
   allowPositionals: true,
   async body(ctx) {
