@@ -37,6 +37,13 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(hc.CapDrop).toEqual(['ALL']);
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.Privileged).toBe(false);
+
+    // the gVisor environment ran under runsc, as the engine read it back
+    const gvisor = r.environments.find((e) => e.env === 'smoke-gvisor')!;
+    expect(gvisor.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass']);
+    const gvisorContainer = (await events(r.bundleDir)).find((e) => e.phase === 'container' && e.data.env === 'smoke-gvisor')!;
+    expect((gvisorContainer.data.hostConfig as { Runtime: string }).Runtime).toBe('runsc');
+    expect(gvisorContainer.data.runtime).toMatchObject({ name: 'runsc', version: expect.stringMatching(/^runsc version/) });
     expect(await leftovers(sb.docker, r.runId)).toBe(0);
   });
 });

@@ -18,7 +18,10 @@ const MATRIX_REF = /^\s*matrix((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*$/;
  * @param where the spec path of the value, named in errors
  */
 export function interpolate(value: string, cell: Cell, where: string): string {
-  const replaced = value.replace(EXPRESSION, (whole, inner: string) => {
+  // A `${{` no `}}` closes would otherwise reach the cell verbatim.
+  const open = unterminatedIn(value);
+  if (open >= 0) throw specError(where, `unterminated \${{ at offset ${open}`, { offset: open });
+  return value.replace(EXPRESSION, (whole, inner: string) => {
     const ref = MATRIX_REF.exec(inner);
     if (!ref) {
       throw specError(where, `only \${{ matrix.<axis> }} can be used here, not ${JSON.stringify(whole)}`, { expression: whole });
@@ -39,10 +42,6 @@ export function interpolate(value: string, cell: Cell, where: string): string {
     }
     return text(v);
   });
-  // What is left of `${{` without a closing `}}` would reach the cell verbatim.
-  const open = replaced === value ? value.indexOf('${{') : unterminatedIn(value);
-  if (open >= 0) throw specError(where, `unterminated \${{ at offset ${open}`, { offset: open });
-  return replaced;
 }
 
 /** {@link interpolate} over every string in arrays and plain objects (values, not keys). */
@@ -63,11 +62,10 @@ function propertyPath(key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
-/** Offset of a `${{` that no `}}` closes, in the original text, or -1. */
+/** Offset of a `${{` that no `}}` closes, or -1: only one after the last match can be. */
 function unterminatedIn(value: string): number {
-  const lastClose = [...value.matchAll(EXPRESSION)].reduce((end, m) => m.index + m[0].length, 0);
-  const at = value.indexOf('${{', lastClose);
-  return at;
+  const end = [...value.matchAll(EXPRESSION)].reduce((_, m) => m.index + m[0].length, 0);
+  return value.indexOf('${{', end);
 }
 
 function text(v: unknown): string {

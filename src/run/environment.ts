@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import { tarToCas } from '../archive/extract.js';
+import type { RuntimeInfo } from '../engine/runtime.js';
 import { Sandbox } from '../engine/sandbox.js';
 import { isAirlockError } from '../errors.js';
 import type { TranscriptWriter } from '../proof/transcript.js';
@@ -47,7 +48,8 @@ export interface EnvironmentContext {
   /** records a CAS blob the bundle depends on */
   addBlob: (b: { digest: Digest; size: number; role: string; name: string }) => void;
   signal: AbortSignal;
-  runtime?: string;
+  /** the engine runtime for gvisor cells; runc (the engine default) otherwise */
+  runtime?: RuntimeInfo;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function runEnvironment(
     ...(spec.workdir ? { workdir: spec.workdir } : {}),
     helper: ctx.helper,
     lifetimeMs,
-    ...(ctx.runtime ? { runtime: ctx.runtime } : {}),
+    ...(ctx.runtime ? { runtime: ctx.runtime.name } : {}),
   });
   const outcome: EnvironmentOutcome = { env: name, verdict: 'passed', steps: [], outputs: [] };
   try {
@@ -82,6 +84,8 @@ export async function runEnvironment(
       image: image.name,
       imageId: image.imageId,
       user: spec.policy.user,
+      isolation: spec.isolation,
+      runtime: ctx.runtime ?? { name: 'runc' },
       policy: spec.policy,
       hostConfig: sandbox.hostConfig,
     });

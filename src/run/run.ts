@@ -11,6 +11,7 @@ import { BASE_LOCK_FILE } from '../base/lock.js';
 import { BuildFailure, buildImage } from '../engine/build.js';
 import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
 import { removeRunResources } from '../engine/cleanup.js';
+import { runtimeFor } from '../engine/runtime.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
 import { measureImage } from '../engine/measure.js';
 import { AirlockError, EXIT, toAirlockError, type ExitCode } from '../errors.js';
@@ -130,6 +131,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     for (const env of plan.environments) {
       throwIfAborted(signal);
       const image = state.images.find((i) => i.name === env.spec.image)!;
+      const runtime = await runtimeFor(docker, env.spec.isolation);
       const outcome = await runEnvironment(
         {
           docker,
@@ -141,6 +143,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
           helper,
           addBlob,
           signal,
+          ...(runtime ? { runtime } : {}),
         },
         env.name,
         env.spec,

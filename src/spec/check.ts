@@ -46,6 +46,9 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
           didYouMean(env.image, defined),
       });
     }
+    if (env.vm !== undefined && env.isolation !== 'vm') {
+      out.push({ path: [...at, 'vm'], message: `vm settings apply only with isolation: vm (this environment is ${typeof env.isolation === 'string' ? env.isolation : 'container'})` });
+    }
     const layer = readLayer(env.policy);
     const allowed = [...topAllowed, ...(layer.loosen ?? [])];
     for (const v of layerViolations(layer, allowed)) {

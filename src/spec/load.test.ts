@@ -84,6 +84,7 @@ describe('loadSpec: the example spec', () => {
       environments: {
         smoke: {
           image: 'runtime',
+          isolation: 'container',
           env: { LANG: 'C.UTF-8' },
           steps: [
             {

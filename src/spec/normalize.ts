@@ -49,6 +49,16 @@ function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['po
     steps,
     outputs: [...env.outputs],
     policy,
+    isolation: env.isolation,
+    ...(env.isolation === 'vm' && {
+      vm: {
+        memoryBytes: env.vm?.memory ?? policy.memoryBytes,
+        cpus: env.vm?.cpus ?? Math.ceil(policy.cpus),
+        kernel: env.vm?.kernel ?? 'debian-cloud',
+        accel: env.vm?.accel ?? 'auto',
+        timeoutMs: env.vm?.timeout ?? steps.reduce((t, s) => t + s.timeoutMs, 0) + 60_000,
+      },
+    }),
   };
 }
 

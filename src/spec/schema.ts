@@ -250,6 +250,16 @@ export const stepSchema = z.strictObject({
     .meta({ description: 'What the step must produce to pass.' }),
 });
 
+const vmSchema = z
+  .strictObject({
+    memory: size('Guest memory (512m, 1g). Default: the policy memory.', 64 * 1024 ** 2).optional(),
+    cpus: z.int().min(1).max(64).optional().meta({ description: 'Guest CPUs. Default: the policy cpus, rounded up.' }),
+    kernel: z.literal('debian-cloud').default('debian-cloud').meta({ description: "Guest kernel: Debian's linux-image-cloud-amd64, pinned in locks/vm-kernel.lock.json." }),
+    accel: z.enum(['auto', 'kvm', 'tcg']).default('auto').meta({ description: 'auto probes KVM with a short bounded test and falls back to TCG.' }),
+    timeout: duration('Hard wall-clock limit of the whole guest. Default: the sum of step timeouts plus 60s.').optional(),
+  })
+  .meta({ description: 'QEMU guest settings, for isolation: vm.' });
+
 const environmentSchema = z.strictObject({
   image: string('an image name').min(1).meta({ description: 'The image (a key of `images`) the steps run in.' }),
   env: envMap('Environment variables of every step.'),
@@ -257,12 +267,22 @@ const environmentSchema = z.strictObject({
   steps: z
     .array(stepSchema, { error: on('invalid_type', (i) => `expected an array of steps, got ${kindOf(i.input)}`) })
     .min(1, { error: 'define at least one step' })
-    .meta({ description: 'Commands run in order, each in a fresh sealed container.' }),
+    .meta({ description: 'Commands run in order in the environment\'s sealed cell; the first failing step skips the rest.' }),
   outputs: z
     .array(absPath('A container path to copy out.', { root: false }))
     .default([])
     .meta({ description: 'Absolute container paths copied out after the steps.' }),
   policy: policyLayerSchema.optional(),
+  isolation: z
+    .enum(['container', 'gvisor', 'vm'], {
+      error: on('invalid_value', (i) => `expected container, gvisor or vm, got ${show(i.input)}`),
+    })
+    .default('container')
+    .meta({
+      description:
+        'How the cell is isolated: a hardened container (default), the same under gVisor (runsc), or a QEMU guest with no network card.',
+    }),
+  vm: vmSchema.optional(),
 });
 
 const imageSchema = z.strictObject({

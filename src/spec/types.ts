@@ -34,6 +34,20 @@ export interface EnvironmentSpec {
   outputs: string[];
   /** resolved: DEFAULT_POLICY ⊕ top-level policy ⊕ environment policy */
   policy: Policy;
+  isolation: Isolation;
+  /** resolved guest settings when isolation is vm */
+  vm?: VmSettings;
+}
+
+export type Isolation = 'container' | 'gvisor' | 'vm';
+
+export interface VmSettings {
+  memoryBytes: number;
+  cpus: number;
+  kernel: 'debian-cloud';
+  accel: 'auto' | 'kvm' | 'tcg';
+  /** hard wall-clock limit of the whole guest */
+  timeoutMs: number;
 }
 
 export interface StepSpec {

@@ -26,13 +26,13 @@ const statement = buildStatement(
   ),
 );
 
-function container(hostConfig: unknown, loosened: string[] = []): TranscriptEvent {
+function container(hostConfig: unknown, loosened: string[] = [], isolation = 'container'): TranscriptEvent {
   return {
     seq: 3,
     time: '2025-01-01T00:00:00.000Z',
     phase: 'container',
     prev: null,
-    data: { env: 'linux', containerId: 'c', hostConfig, policy: { loosened } },
+    data: { env: 'linux', containerId: 'c', hostConfig, policy: { loosened }, isolation },
   };
 }
 
@@ -68,5 +68,12 @@ describe('checkPolicy', () => {
 
   it('POLICY_NOT_ENFORCED when no container event exists for listed environments', () => {
     expect(() => checkPolicy([], statement)).toThrow(expect.objectContaining({ code: 'POLICY_NOT_ENFORCED' }));
+  });
+
+  it('a gvisor cell must have run under runsc, as read back', () => {
+    expect(checkPolicy([container({ ...HARDENED, Runtime: 'runsc' }, [], 'gvisor')], statement)).toBe(1);
+    expect(() => checkPolicy([container({ ...HARDENED, Runtime: 'runc' }, [], 'gvisor')], statement)).toThrow(
+      expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'Runtime', actual: 'runc' }) }),
+    );
   });
 });

@@ -9,6 +9,7 @@ interface ContainerEventData {
   containerId?: unknown;
   hostConfig?: Record<string, unknown> | null;
   policy?: { loosened?: unknown };
+  isolation?: unknown;
 }
 
 interface Rule {
@@ -95,6 +96,11 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
         const message = `loosens ${relaxation}, which the signed policy for ${env} does not`;
         throw fail('policy.loosened', message, { actual: loosened, expected: allowed });
       }
+    }
+    if (data.isolation === 'gvisor' && hostConfig.Runtime !== 'runsc') {
+      throw fail('Runtime', `isolation is gvisor but HostConfig.Runtime is ${JSON.stringify(hostConfig.Runtime ?? null)}, expected "runsc"`, {
+        actual: hostConfig.Runtime ?? null,
+      });
     }
     for (const rule of RULES) {
       if (rule.loosenedBy && loosened.includes(rule.loosenedBy)) continue;

@@ -1,0 +1,29 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { runtimeFor } from './runtime.js';
+
+const engineWith = (runtimes: Record<string, unknown>) => ({ info: async () => ({ Runtimes: runtimes }) }) as unknown as Docker;
+
+describe('runtimeFor', () => {
+  it('uses the engine default for container isolation', async () => {
+    expect(await runtimeFor(engineWith({}), 'container')).toBeUndefined();
+  });
+
+  it('refuses gvisor when runsc is not registered, saying how to get it (never falls back to runc)', async () => {
+    const error = await runtimeFor(engineWith({ runc: { path: 'runc' } }), 'gvisor').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RUNTIME_UNAVAILABLE' });
+    expect((error as Error).message).toContain('apt-get install runsc');
+    expect((error as Error).message).toContain('--network=none --ignore-cgroups');
+  });
+
+  it('names runsc and reads its version from the registered binary', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'runsc-'));
+    const fake = join(dir, 'runsc');
+    await writeFile(fake, '#!/bin/sh\necho "runsc version 9.9 (for $1)"\necho "spec: 1.0"\n', { mode: 0o755 });
+    const info = await runtimeFor(engineWith({ runsc: { path: fake } }), 'gvisor');
+    expect(info).toEqual({ name: 'runsc', path: fake, version: 'runsc version 9.9 (for --version)' });
+  });
+});

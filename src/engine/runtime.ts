@@ -1,0 +1,34 @@
+import { execa } from 'execa';
+import type Docker from 'dockerode';
+import { AirlockError } from '../errors.js';
+import type { Isolation } from '../spec/types.js';
+
+/** The engine runtime a cell runs under, as the engine reports it. */
+export interface RuntimeInfo {
+  name: string;
+  path: string | null;
+  version: string | null;
+}
+
+const GVISOR_HELP =
+  "install Debian's runsc (apt-get install runsc) and run `bash scripts/ensure-engine.sh`, which registers it in the engine's daemon.json with runtimeArgs --network=none --ignore-cgroups";
+
+/**
+ * The runtime for an isolation level. gvisor requires `runsc` registered in the
+ * engine: when it is not, the cell fails saying how to get it, and never falls
+ * back to runc silently.
+ */
+export async function runtimeFor(docker: Docker, isolation: Isolation): Promise<RuntimeInfo | undefined> {
+  if (isolation !== 'gvisor') return undefined;
+  const info = (await docker.info()) as { Runtimes?: Record<string, { path?: string }> };
+  const runsc = info.Runtimes?.runsc;
+  if (!runsc) {
+    throw new AirlockError('RUNTIME_UNAVAILABLE', `isolation: gvisor needs the runsc runtime, which the engine does not have; ${GVISOR_HELP}`, {
+      details: { runtimes: Object.keys(info.Runtimes ?? {}) },
+    });
+  }
+  const path = runsc.path ?? 'runsc';
+  // The version comes from the binary the engine runs; an engine on another host may not expose it.
+  const version = await execa(path, ['--version'], { reject: false, timeout: 5_000 }).then((r) => (r.exitCode === 0 ? r.stdout.split('\n')[0]!.trim() : null));
+  return { name: 'runsc', path, version };
+}
