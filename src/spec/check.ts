@@ -46,6 +46,16 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
           didYouMean(env.image, defined),
       });
     }
+    const services = asRecord(env.services) ?? {};
+    if (Object.keys(services).length > 0 && env.isolation === 'vm') {
+      out.push({ path: [...at, 'services'], message: 'services need a container cell (isolation: container or gvisor); a VM guest has no network card to reach them' });
+    }
+    for (const [svcName, svcRaw] of Object.entries(services)) {
+      const svcLayer = readLayer(asRecord(svcRaw)?.policy);
+      for (const v of layerViolations(svcLayer, [...topAllowed, ...(svcLayer.loosen ?? [])])) {
+        out.push({ path: [...at, 'services', svcName, 'policy', ...v.at], message: v.message });
+      }
+    }
     if (env.vm !== undefined && env.isolation !== 'vm') {
       out.push({ path: [...at, 'vm'], message: `vm settings apply only with isolation: vm (this environment is ${typeof env.isolation === 'string' ? env.isolation : 'container'})` });
     }
@@ -74,6 +84,57 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
         }
       }
     });
+  }
+  out.push(...matrixIssues(spec));
+  return out;
+}
+
+const MATRIX_REF = /\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}/g;
+
+/** Every string under `value` with its path, for finding `${{ matrix.x }}` references. */
+function* strings(value: unknown, path: (string | number)[]): Generator<[string, (string | number)[]]> {
+  if (typeof value === 'string') yield [value, path];
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, [...path, i]);
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* strings(v, [...path, k]);
+}
+
+/**
+ * The matrix names a defined environment, excludes only name axes, and every
+ * `${{ matrix.x }}` names an axis (or an include key), inside the matrix
+ * environment or an image's build args — nowhere else can a cell's values reach.
+ */
+function matrixIssues(spec: Record<string, unknown>): PathIssue[] {
+  const out: PathIssue[] = [];
+  const matrix = asRecord(spec.matrix);
+  const axes = Object.keys(asRecord(matrix?.axes) ?? {});
+  const includeKeys = (Array.isArray(matrix?.include) ? matrix.include : []).flatMap((i) => Object.keys(asRecord(i) ?? {}));
+  const known = [...new Set([...axes, ...includeKeys])];
+  const envs = asRecord(spec.environments) ?? {};
+  const target = typeof matrix?.environment === 'string' ? matrix.environment : undefined;
+  if (matrix && target !== undefined && !Object.hasOwn(envs, target)) {
+    out.push({ path: ['matrix', 'environment'], message: `environment "${target}" is not defined (defined: ${Object.keys(envs).join(', ')})${didYouMean(target, Object.keys(envs))}` });
+  }
+  (Array.isArray(matrix?.exclude) ? matrix.exclude : []).forEach((entry, i) => {
+    for (const key of Object.keys(asRecord(entry) ?? {})) {
+      if (!axes.includes(key)) out.push({ path: ['matrix', 'exclude', i, key], message: `"${key}" is not an axis (axes: ${axes.join(', ')})${didYouMean(key, axes)}` });
+    }
+  });
+  const check = (value: unknown, path: (string | number)[], allowed: boolean) => {
+    for (const [text, at] of strings(value, path)) {
+      for (const m of text.matchAll(MATRIX_REF)) {
+        const ref = m[1]!;
+        if (!matrix) out.push({ path: at, message: `${m[0]} used but the spec defines no matrix` });
+        else if (!allowed) out.push({ path: at, message: `${m[0]} can only be used in the matrix environment "${target}" or in image build args` });
+        else if (!known.includes(ref)) out.push({ path: at, message: `${m[0]}: no axis "${ref}" (axes: ${known.join(', ')})${didYouMean(ref, known)}` });
+      }
+    }
+  };
+  for (const [imageName, image] of Object.entries(asRecord(spec.images) ?? {})) {
+    check(asRecord(image)?.args, ['images', imageName, 'args'], true);
+  }
+  for (const [envName, env] of Object.entries(envs)) {
+    const e = asRecord(env);
+    check({ env: e?.env, steps: e?.steps, services: e?.services }, ['environments', envName], envName === target);
   }
   return out;
 }

@@ -85,6 +85,7 @@ describe('loadSpec: the example spec', () => {
         smoke: {
           image: 'runtime',
           isolation: 'container',
+          services: [],
           env: { LANG: 'C.UTF-8' },
           steps: [
             {

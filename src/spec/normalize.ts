@@ -6,10 +6,11 @@
 import { resolve } from 'node:path';
 import { resolvePolicy } from './policy.js';
 import type { SpecInput } from './schema.js';
-import type { EnvironmentSpec, Expect, ImageSpec, OutputMatch, Spec, StepSpec } from './types.js';
+import type { EnvironmentSpec, Expect, ImageSpec, OutputMatch, ServiceSpec, Spec, StepSpec } from './types.js';
 
 type EnvironmentInput = SpecInput['environments'][string];
 type StepInput = EnvironmentInput['steps'][number];
+type ServiceInput = EnvironmentInput['services'][string];
 type MatchInput = NonNullable<StepInput['expect']['stdout']>;
 
 export function normalize(input: SpecInput, dir: string): Spec {
@@ -27,7 +28,42 @@ export function normalize(input: SpecInput, dir: string): Spec {
   for (const [name, env] of Object.entries(input.environments)) {
     environments[name] = environment(env, input.policy ?? {}, dir);
   }
-  return { version: 1, name: input.name, images, environments };
+  const m = input.matrix;
+  return {
+    version: 1,
+    name: input.name,
+    images,
+    environments,
+    ...(m && {
+      matrix: {
+        environment: m.environment,
+        axes: m.axes,
+        include: m.include,
+        exclude: m.exclude,
+        ...(m.maxParallel !== undefined && { maxParallel: m.maxParallel }),
+        failFast: m.failFast,
+        ...(m.cellTimeout !== undefined && { cellTimeoutMs: m.cellTimeout }),
+      },
+    }),
+  };
+}
+
+const argvOf = (run: string | string[]): string[] => (typeof run === 'string' ? ['/bin/sh', '-c', run] : [...run]);
+
+function service(name: string, svc: ServiceInput, topPolicy: NonNullable<SpecInput['policy']>): ServiceSpec {
+  const h = svc.healthcheck;
+  return {
+    name,
+    image: svc.image,
+    ...(svc.run !== undefined && { run: argvOf(svc.run) }),
+    env: { ...svc.env },
+    ...(h && {
+      healthcheck: { test: [...h.test], intervalMs: h.interval ?? 1_000, timeoutMs: h.timeout ?? 3_000, retries: h.retries, startPeriodMs: h.startPeriod ?? 0 },
+    }),
+    ...(svc.wait && { wait: 'command' in svc.wait ? { command: [...svc.wait.command] } : { ...svc.wait } }),
+    startupTimeoutMs: svc.startupTimeout ?? 60_000,
+    policy: resolvePolicy([topPolicy, svc.policy ?? {}]),
+  };
 }
 
 function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['policy']>, dir: string): EnvironmentSpec {
@@ -36,7 +72,7 @@ function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['po
   const steps = env.steps.map(
     (s, i): StepSpec => ({
       name: s.name ?? `step-${i + 1}`,
-      run: typeof s.run === 'string' ? ['/bin/sh', '-c', s.run] : [...s.run],
+      run: argvOf(s.run),
       env: { ...s.env },
       timeoutMs: s.timeout ?? policy.timeoutMs,
       expect: expectation(s.expect, dir),
@@ -49,6 +85,7 @@ function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['po
     steps,
     outputs: [...env.outputs],
     policy,
+    services: Object.entries(env.services).map(([n, svc]) => service(n, svc, topPolicy)),
     isolation: env.isolation,
     ...(env.isolation === 'vm' && {
       vm: {

@@ -224,16 +224,21 @@ function matchProblem(input: unknown): string {
   return `${expected}, got ${keys.map((k) => show(k) + didYouMean(k, MATCH_KEYS)).join(', ')}`;
 }
 
+/** A command: an argv array, or a string run as ["/bin/sh", "-c", string]. */
+const argv = (what?: string) =>
+  z.union(
+    [
+      string().refine((s) => s.trim() !== '', { error: 'the command must not be empty' }),
+      z.array(string()).min(1, { error: 'expected at least the program to run' }),
+    ],
+    {
+      error: on('invalid_union', (i) => `expected ${what ? `${what} as ` : ''}an argv array of strings or a command string, got ${kindOf(i.input)}`),
+    },
+  );
+
 export const stepSchema = z.strictObject({
   name: name('step').optional().meta({ description: 'Step name, unique in its environment. Default: step-<n>.' }),
-  run: z
-    .union(
-      [
-        string().refine((s) => s.trim() !== '', { error: 'the command must not be empty' }),
-        z.array(string()).min(1, { error: 'expected at least the program to run' }),
-      ],
-      { error: on('invalid_union', (i) => `expected an argv array of strings or a command string, got ${kindOf(i.input)}`) },
-    )
+  run: argv()
     .meta({
       description: 'The command: an argv array (run directly), or a string (run as ["/bin/sh", "-c", string]).',
       examples: [['/usr/local/bin/hello', '--greet', 'airlock'], 'make test'],
@@ -249,6 +254,54 @@ export const stepSchema = z.strictObject({
     .default({ exit: 0 })
     .meta({ description: 'What the step must produce to pass.' }),
 });
+
+
+const serviceSchema = z
+  .strictObject({
+    image: string('an image').min(1).meta({ description: 'A key of `images`, or a local engine image such as airlock/busybox.' }),
+    run: argv('the service command').optional().meta({ description: "The service's command (default: the image's)." }),
+    env: envMap('Environment variables of the service.'),
+    healthcheck: z
+      .strictObject({
+        test: z.array(string()).min(2).meta({ description: 'As in Docker: ["CMD", prog, args...] or ["CMD-SHELL", "command"].' }),
+        interval: duration('Time between checks. Default 1s.').optional(),
+        timeout: duration('Time one check may take. Default 3s.').optional(),
+        retries: z.int().min(1).max(1000).default(30).meta({ description: 'Failures before unhealthy. Default 30.' }),
+        startPeriod: duration('Grace period before failures count. Default 0s.').optional(),
+      })
+      .optional()
+      .meta({ description: "The engine's health check; steps start once it reports healthy." }),
+    wait: z
+      .union([
+        z.strictObject({ log: string().min(1).meta({ description: 'A log line (regular expression) that means ready.' }) }),
+        z.strictObject({ command: z.array(string()).min(1).meta({ description: 'argv run in the service until it exits 0.' }) }),
+        z.strictObject({ port: z.int().min(1).max(65535).meta({ description: 'A TCP port the service listens on when ready.' }) }),
+      ])
+      .optional()
+      .meta({ description: 'Readiness without an engine health check: a log line, a command, or a listening port.' }),
+    startupTimeout: duration('How long the service may take to become ready. Default 60s.').optional(),
+    policy: policyLayerSchema.optional(),
+  })
+  .meta({ description: "A service container on the cell's internal network (no egress), reachable by its name." });
+
+const scalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: on('invalid_union', (i) => `expected a string, number or boolean, got ${kindOf(i.input)}`),
+});
+
+const matrixSchema = z
+  .strictObject({
+    environment: name('environment').meta({ description: 'The environment run once per cell.' }),
+    axes: z
+      .record(string('an axis name').regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, { error: 'an axis name is letters, digits, "_" or "-"' }), z.array(scalar).min(1, { error: 'an axis needs at least one value' }))
+      .refine((a) => Object.keys(a).length > 0, { error: 'define at least one axis' })
+      .meta({ description: 'Axis name → values; cells are their cartesian product (first axis varies slowest).' }),
+    include: z.array(z.record(string(), scalar)).default([]).meta({ description: "As GitHub Actions' strategy.matrix.include: extends matching cells or adds new ones." }),
+    exclude: z.array(z.record(string(), scalar)).default([]).meta({ description: 'Cells matching every key of an entry are removed (before include).' }),
+    maxParallel: z.int().min(1).max(64).optional().meta({ description: 'Cells run at once. Default: the number of CPUs.' }),
+    failFast: z.boolean().default(false).meta({ description: 'A failing cell cancels queued cells and stops running ones.' }),
+    cellTimeout: duration('Wall-clock limit of one cell. Default: none beyond the step timeouts.').optional(),
+  })
+  .meta({ description: 'Run one environment once per combination of axis values; `${{ matrix.<axis> }}` works in build args, env and steps.' });
 
 const vmSchema = z
   .strictObject({
@@ -273,6 +326,10 @@ const environmentSchema = z.strictObject({
     .default([])
     .meta({ description: 'Absolute container paths copied out after the steps.' }),
   policy: policyLayerSchema.optional(),
+  services: z
+    .record(name('service'), serviceSchema)
+    .default({})
+    .meta({ description: "Service containers started healthy on the cell's internal network before the steps." }),
   isolation: z
     .enum(['container', 'gvisor', 'vm'], {
       error: on('invalid_value', (i) => `expected container, gvisor or vm, got ${show(i.input)}`),
@@ -308,6 +365,7 @@ export const specSchema = z
       minProperties: 1,
     }),
     policy: policyLayerSchema.optional(),
+    matrix: matrixSchema.optional(),
   }, { error: on('invalid_type', (i) => `expected a mapping with version, name, images and environments, got ${kindOf(i.input)}`) })
   .meta({ title: 'airlock spec', description: 'airlock.yaml: what to build, where to run it, and what it must produce.' });
 

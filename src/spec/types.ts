@@ -10,6 +10,34 @@ export interface Spec {
   name: string;
   images: Record<string, ImageSpec>;
   environments: Record<string, EnvironmentSpec>;
+  matrix?: MatrixSettings;
+}
+
+export type MatrixValue = string | number | boolean;
+
+export interface MatrixSettings {
+  /** the environment run once per cell */
+  environment: string;
+  axes: Record<string, MatrixValue[]>;
+  include: Record<string, MatrixValue>[];
+  exclude: Record<string, MatrixValue>[];
+  /** default: the number of CPUs */
+  maxParallel?: number;
+  failFast: boolean;
+  cellTimeoutMs?: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  /** a key of `Spec.images`, or a local engine image */
+  image: string;
+  run?: string[];
+  env: Record<string, string>;
+  healthcheck?: { test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number };
+  wait?: { log: string } | { command: string[] } | { port: number };
+  startupTimeoutMs: number;
+  /** resolved like an environment's: defaults ⊕ top-level ⊕ the service's own */
+  policy: Policy;
 }
 
 export interface ImageSpec {
@@ -34,6 +62,8 @@ export interface EnvironmentSpec {
   outputs: string[];
   /** resolved: DEFAULT_POLICY ⊕ top-level policy ⊕ environment policy */
   policy: Policy;
+  /** started healthy on the cell's internal network before the steps */
+  services: ServiceSpec[];
   isolation: Isolation;
   /** resolved guest settings when isolation is vm */
   vm?: VmSettings;
