@@ -22,9 +22,9 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(r.verdict).toBe('passed');
     expect(r.exitCode).toBe(0);
     expect(r.images.map((i) => i.name)).toEqual(['build', 'runtime']);
-    expect(r.environments[0]!.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(r.cells[0]!.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
 
-    const report = await sb.workspace.cas.readBytes(r.environments[0]!.outputs.find((o) => o.name === 'smoke/out/report.txt')!.digest);
+    const report = await sb.workspace.cas.readBytes(r.cells[0]!.outputs.find((o) => o.name === 'smoke/out/report.txt')!.digest);
     expect(report.toString()).toMatch(/^greeting=reviewer\n(square\[\d+\]=\d+\n){16}$/);
     expect(report.toString()).toContain('square[15]=225\n');
 
@@ -39,7 +39,7 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(hc.Privileged).toBe(false);
 
     // the gVisor environment ran under runsc, as the engine read it back
-    const gvisor = r.environments.find((e) => e.env === 'smoke-gvisor')!;
+    const gvisor = r.cells.find((e) => e.id === 'smoke-gvisor')!;
     expect(gvisor.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass']);
     const gvisorContainer = (await events(r.bundleDir)).find((e) => e.phase === 'container' && e.data.env === 'smoke-gvisor')!;
     expect((gvisorContainer.data.hostConfig as { Runtime: string }).Runtime).toBe('runsc');
@@ -83,7 +83,7 @@ describe('sealed cells', () => {
         expect: { stdout: { equals: "ok\\n" } }
 `));
     const r = await runIn(sb, join(dir, 'airlock.yaml'));
-    expect(r.environments[0]!.steps.map((s) => [s.name, s.verdict])).toEqual([
+    expect(r.cells[0]!.steps.map((s) => [s.name, s.verdict])).toEqual([
       ['id', 'pass'],
       ['readonly-root', 'pass'],
       ['tmpfs-writable', 'pass'],
@@ -106,7 +106,7 @@ describe('sealed cells', () => {
     const r = await runIn(sb, join(dir, 'airlock.yaml'));
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(r.verdict).toBe('failed');
-    const [hang, after] = r.environments[0]!.steps;
+    const [hang, after] = r.cells[0]!.steps;
     expect(hang!.verdict).toBe('timeout');
     expect(hang!.durationMs).toBeGreaterThanOrEqual(1_900);
     expect(hang!.durationMs).toBeLessThan(10_000);
@@ -131,7 +131,7 @@ describe('sealed cells', () => {
     const r = await runIn(sb, join(dir, 'airlock.yaml'));
     expect(r.verdict).toBe('failed');
     expect(r.exitCode).toBe(1);
-    const [failure] = r.environments[0]!.steps[0]!.failures;
+    const [failure] = r.cells[0]!.steps[0]!.failures;
     expect(failure!.what).toBe('stdout');
     expect(failure!.diff).toContain('-hello, airlock');
     expect(failure!.diff).toContain('+hello, world');

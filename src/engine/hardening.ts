@@ -8,6 +8,8 @@ export interface HardeningInput {
   /** host path of the static helper binary bind-mounted read-only at HELPER_MOUNT */
   helper: string;
   runtime?: string;
+  /** an internal (no-egress) network holding the cell's services; without services: none */
+  network?: string;
 }
 
 /**
@@ -15,11 +17,11 @@ export interface HardeningInput {
  * mounted (its helper, read-only); writable space is tmpfs, sized and without
  * setuid or device nodes.
  */
-export function hardenedHostConfig({ policy, helper, runtime }: HardeningInput): Record<string, unknown> {
+export function hardenedHostConfig({ policy, helper, runtime, network }: HardeningInput): Record<string, unknown> {
   const tmpfs: Record<string, string> = {};
   for (const path of policy.tmpfs) tmpfs[path] = `rw,noexec,nosuid,nodev,size=${policy.memoryBytes},mode=1777`;
   return {
-    NetworkMode: 'none',
+    NetworkMode: network ?? 'none',
     CapDrop: ['ALL'],
     CapAdd: [],
     Privileged: false,
@@ -65,7 +67,7 @@ export function policyMismatches(input: HardeningInput, got: ReadbackHostConfig)
   const check = (field: string, ok: boolean, expected: unknown) => {
     if (!ok) problems.push(`${field}: expected ${JSON.stringify(expected)}, engine reports ${JSON.stringify(got[field] ?? null)}`);
   };
-  check('NetworkMode', got.NetworkMode === 'none', 'none');
+  check('NetworkMode', got.NetworkMode === want.NetworkMode, want.NetworkMode);
   check('CapDrop', (got.CapDrop ?? []).some((c) => c.toUpperCase() === 'ALL'), ['ALL']);
   check('CapAdd', (got.CapAdd ?? []).length === 0, []);
   check('Privileged', got.Privileged === false, false);

@@ -18,6 +18,8 @@ export interface SandboxOptions {
   /** the keeper exits after this long, so a crashed controller never leaves a cell running forever */
   lifetimeMs: number;
   runtime?: string;
+  /** the cell's internal services network (see engine/network.ts); none without services */
+  network?: string;
 }
 
 export interface ExecOptions {
@@ -60,7 +62,12 @@ export class Sandbox {
 
   /** Creates the container, reads its HostConfig back and refuses (removing it) when it differs from the policy. */
   static async create(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
-    const hardening = { policy: options.policy, helper: options.helper, ...(options.runtime ? { runtime: options.runtime } : {}) };
+    const hardening = {
+      policy: options.policy,
+      helper: options.helper,
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+      ...(options.network ? { network: options.network } : {}),
+    };
     const container = await docker.createContainer({
       Image: options.image,
       Entrypoint: [HELPER_MOUNT],
@@ -69,7 +76,7 @@ export class Sandbox {
       Env: envList(options.env),
       ...(options.workdir ? { WorkingDir: options.workdir } : {}),
       Labels: { ...runLabels(options.runId, 'cell'), 'dev.airlock.env': options.envName },
-      NetworkDisabled: true,
+      NetworkDisabled: options.network === undefined,
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,

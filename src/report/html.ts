@@ -252,7 +252,7 @@ function stepHtml(s: ReportStep, ctx: Ctx): string {
 function excerpt(name: string, stream: ReportStream | undefined, ctx: Ctx): string[] {
   if (!stream?.excerpt) return [];
   const { text, cut } = boundLog(stream.excerpt, ctx.maxExcerpt);
-  const shown = Buffer.byteLength(text, 'utf8');
+  const shown = Buffer.byteLength(cut === 0 ? stream.excerpt : text, 'utf8');
   const note = cut > 0 || shown < stream.size ? ` (${formatBytes(shown)} of ${formatBytes(stream.size)})` : '';
   return [`<details><summary>${name} excerpt${note}</summary><pre>${h(text)}</pre></details>`];
 }

@@ -157,7 +157,8 @@ function count(cases: Case[]): Counts {
 function logText(stream: ReportStream | undefined, max: number): string | undefined {
   if (stream?.excerpt === undefined) return undefined;
   const { text: shown, cut } = boundLog(stream.excerpt, max);
-  const shownBytes = Buffer.byteLength(shown, 'utf8');
+  // Colour codes stripped from a whole excerpt do not make it partial.
+  const shownBytes = Buffer.byteLength(cut === 0 ? stream.excerpt : shown, 'utf8');
   if (cut === 0 && shownBytes >= stream.size) return shown;
   return `${shown}${shown.endsWith('\n') || shown === '' ? '' : '\n'}[airlock: ${shownBytes} of ${stream.size} bytes shown; full log ${stream.digest}]\n`;
 }

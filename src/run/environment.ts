@@ -1,11 +1,13 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
-import { tarToCas } from '../archive/extract.js';
+import { tarToCas, type OutputEntry } from '../archive/extract.js';
+import { createCellNetwork, removeNetwork, type CellNetwork } from '../engine/network.js';
 import type { RuntimeInfo } from '../engine/runtime.js';
 import { Sandbox } from '../engine/sandbox.js';
+import { startServices, stopServices, type RunningService } from '../engine/services.js';
 import { isAirlockError } from '../errors.js';
 import type { TranscriptWriter } from '../proof/transcript.js';
-import type { EnvironmentSpec } from '../spec/types.js';
+import type { EnvironmentSpec, ServiceSpec } from '../spec/types.js';
 import type { Cas } from '../store/cas.js';
 import type { Ledger } from '../store/ledger.js';
 import type { Digest } from '../util/digest.js';
@@ -15,26 +17,36 @@ import type { Reporter } from './reporter.js';
 
 export type StepVerdict = 'pass' | 'fail' | 'timeout' | 'skipped';
 
+export interface StreamRef {
+  digest: Digest;
+  size: number;
+}
+
 export interface StepOutcome {
   name: string;
   verdict: StepVerdict;
   exitCode: number | null;
+  timedOut: boolean;
   durationMs: number;
   failures: ExpectationFailure[];
+  stdout?: StreamRef;
+  stderr?: StreamRef;
 }
 
 export interface OutputFile {
-  /** subject name: `<env><output path>/<file>` */
+  /** subject name: `<cell><output path>/<file>` */
   name: string;
   digest: Digest;
   size: number;
 }
 
 export interface EnvironmentOutcome {
-  env: string;
   verdict: 'passed' | 'failed';
   steps: StepOutcome[];
+  /** every regular file collected, as a signed subject */
   outputs: OutputFile[];
+  /** what each declared output path held */
+  outputSets: { path: string; entries: OutputEntry[] }[];
 }
 
 export interface EnvironmentContext {
@@ -52,22 +64,79 @@ export interface EnvironmentContext {
   runtime?: RuntimeInfo;
 }
 
+export interface CellImage {
+  name: string;
+  imageId: string;
+}
+
+/** A spec service, ready to start: its image resolved to what the engine holds (and its rootfs digest, when known). */
+export type ResolvedService = ServiceSpec & { imageRef: string; rootfsDigest?: string };
+
+/** Subject names never contain ':' or spaces from matrix values: they are paths for reviewers. */
+export function subjectName(cell: string, path: string, file: string): string {
+  return `${cell}${posix.join(path, file)}`;
+}
+
 /**
- * Runs one environment sealed: creates its cell, runs every step as argv with
- * stdout and stderr captured apart into the CAS, stops at the first failing
- * step, collects declared outputs, and always removes the cell.
+ * Runs one cell sealed: its services (if any) healthy on an internal network,
+ * then its container with every step as argv, stdout and stderr captured apart
+ * into the CAS, stopping at the first failing step; then declared outputs are
+ * collected; the cell and its services are always removed.
  */
 export async function runEnvironment(
   ctx: EnvironmentContext,
-  name: string,
+  cell: string,
   spec: EnvironmentSpec,
-  image: { ref: string; imageId: string; name: string },
+  image: CellImage,
+  services: ResolvedService[] = [],
 ): Promise<EnvironmentOutcome> {
+  const { transcript } = ctx;
+  let network: CellNetwork | undefined;
+  let running: RunningService[] = [];
+  try {
+    if (services.length > 0) {
+      network = await createCellNetwork(ctx.docker, { runId: ctx.runId, cell });
+      transcript.append('network', { cell, id: network.id, name: network.name, readback: network.readback });
+      running = await startServices(ctx.docker, {
+        runId: ctx.runId,
+        cell,
+        network,
+        services: services.map((s) => ({
+          name: s.name,
+          image: s.imageRef,
+          ...(s.run ? { run: s.run } : {}),
+          env: s.env,
+          user: s.policy.user,
+          readOnlyRootfs: s.policy.readOnlyRootfs,
+          tmpfs: s.policy.tmpfs,
+          memoryBytes: s.policy.memoryBytes,
+          pids: s.policy.pids,
+          cpus: s.policy.cpus,
+          ...(s.healthcheck ? { healthcheck: s.healthcheck } : {}),
+          ...(s.wait ? { wait: s.wait } : {}),
+          startupTimeoutMs: s.startupTimeoutMs,
+        })),
+        signal: ctx.signal,
+      });
+      for (const svc of running) {
+        transcript.append('service', { cell, ...svc });
+        ctx.reporter.event({ type: 'service-ready', cell, service: svc.name, afterMs: svc.healthyAfterMs, strategy: svc.strategy });
+      }
+    }
+    return await runSandboxed(ctx, cell, spec, image, network);
+  } finally {
+    if (running.length > 0) await stopServices(ctx.docker, running);
+    if (network) await removeNetwork(ctx.docker, network.id);
+    if (running.length > 0 || network) transcript.append('teardown', { cell, services: running.map((s) => s.containerId), network: network?.id ?? null });
+  }
+}
+
+async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: EnvironmentSpec, image: CellImage, network: CellNetwork | undefined): Promise<EnvironmentOutcome> {
   const { transcript, reporter, cas } = ctx;
   const lifetimeMs = spec.steps.reduce((t, s) => t + s.timeoutMs, 0) + 120_000;
   const sandbox = await Sandbox.create(ctx.docker, {
     runId: ctx.runId,
-    envName: name,
+    envName: cell,
     image: image.imageId,
     policy: spec.policy,
     env: spec.env,
@@ -75,11 +144,12 @@ export async function runEnvironment(
     helper: ctx.helper,
     lifetimeMs,
     ...(ctx.runtime ? { runtime: ctx.runtime.name } : {}),
+    ...(network ? { network: network.name } : {}),
   });
-  const outcome: EnvironmentOutcome = { env: name, verdict: 'passed', steps: [], outputs: [] };
+  const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
     transcript.append('container', {
-      env: name,
+      env: cell,
       containerId: sandbox.id,
       image: image.name,
       imageId: image.imageId,
@@ -87,16 +157,17 @@ export async function runEnvironment(
       isolation: spec.isolation,
       runtime: ctx.runtime ?? { name: 'runc' },
       policy: spec.policy,
+      ...(network ? { network: { id: network.id, name: network.name, internal: network.readback.Internal } } : {}),
       hostConfig: sandbox.hostConfig,
     });
-    reporter.event({ type: 'env-started', env: name, image: image.name, containerId: sandbox.id });
+    reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: sandbox.id });
 
     let failed = false;
     for (const [index, step] of spec.steps.entries()) {
       if (failed) {
-        outcome.steps.push({ name: step.name, verdict: 'skipped', exitCode: null, durationMs: 0, failures: [] });
-        transcript.append('step', { env: name, index, name: step.name, argv: step.run, verdict: 'skipped' });
-        reporter.event({ type: 'step-skipped', env: name, step: step.name });
+        outcome.steps.push({ name: step.name, verdict: 'skipped', exitCode: null, timedOut: false, durationMs: 0, failures: [] });
+        transcript.append('step', { env: cell, index, name: step.name, argv: step.run, verdict: 'skipped' });
+        reporter.event({ type: 'step-skipped', env: cell, step: step.name });
         continue;
       }
       const out = captureToCas(cas, ctx.signal);
@@ -110,14 +181,15 @@ export async function runEnvironment(
         throw e;
       }
       const [stdout, stderr] = await Promise.all([out.done, err.done]);
-      ctx.addBlob({ digest: stdout.digest, size: stdout.size, role: 'stdout', name: `${name}/${step.name}` });
-      ctx.addBlob({ digest: stderr.digest, size: stderr.size, role: 'stderr', name: `${name}/${step.name}` });
+      ctx.addBlob({ digest: stdout.digest, size: stdout.size, role: 'stdout', name: `${cell}/${step.name}` });
+      ctx.addBlob({ digest: stderr.digest, size: stderr.size, role: 'stderr', name: `${cell}/${step.name}` });
       const failures = await evaluateExpect(step.expect, { ...result, timeoutMs: step.timeoutMs }, stdout, stderr);
       const verdict: StepVerdict = result.timedOut ? 'timeout' : failures.length > 0 ? 'fail' : 'pass';
       failed = verdict !== 'pass';
-      outcome.steps.push({ name: step.name, verdict, exitCode: result.exitCode, durationMs: result.durationMs, failures });
+      const streams = { stdout: { digest: stdout.digest, size: stdout.size }, stderr: { digest: stderr.digest, size: stderr.size } };
+      outcome.steps.push({ name: step.name, verdict, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, failures, ...streams });
       transcript.append('step', {
-        env: name,
+        env: cell,
         index,
         name: step.name,
         argv: step.run,
@@ -126,15 +198,14 @@ export async function runEnvironment(
         exitCode: result.exitCode,
         timedOut: result.timedOut,
         durationMs: result.durationMs,
-        stdout: { digest: stdout.digest, size: stdout.size },
-        stderr: { digest: stderr.digest, size: stderr.size },
+        ...streams,
         expect: step.expect,
         verdict,
         failures,
       });
       ctx.ledger.recordStep({
         runId: ctx.runId,
-        env: name,
+        env: cell,
         idx: index,
         name: step.name,
         exitCode: result.exitCode,
@@ -144,7 +215,7 @@ export async function runEnvironment(
         verdict,
         message: failures.map((f) => f.message).join('; ') || null,
       });
-      reporter.event({ type: 'step-finished', env: name, step: step.name, verdict, exitCode: result.exitCode, durationMs: result.durationMs, failures });
+      reporter.event({ type: 'step-finished', env: cell, step: step.name, verdict, exitCode: result.exitCode, durationMs: result.durationMs, failures });
     }
     if (failed) outcome.verdict = 'failed';
 
@@ -154,21 +225,22 @@ export async function runEnvironment(
       const [entries] = await Promise.all([tarToCas(tar, cas), done]);
       const files = entries.filter((e) => e.type === 'file' && e.digest !== undefined);
       for (const f of files) {
-        const subject = `${name}${posix.join(path, f.path)}`;
-        outcome.outputs.push({ name: subject, digest: f.digest!, size: f.size });
-        ctx.addBlob({ digest: f.digest!, size: f.size, role: 'output', name: subject });
+        const name = subjectName(cell, path, f.path);
+        outcome.outputs.push({ name, digest: f.digest!, size: f.size });
+        ctx.addBlob({ digest: f.digest!, size: f.size, role: 'output', name });
       }
-      transcript.append('output', { env: name, path, entries });
-      reporter.event({ type: 'output-collected', env: name, path, files: files.length, bytes: files.reduce((t, f) => t + f.size, 0) });
+      outcome.outputSets.push({ path, entries });
+      transcript.append('output', { env: cell, path, entries });
+      reporter.event({ type: 'output-collected', env: cell, path, files: files.length, bytes: files.reduce((t, f) => t + f.size, 0) });
     }
   } catch (e) {
     if (isAirlockError(e) && e.code === 'STEP_FAILED') {
       outcome.verdict = 'failed';
-      transcript.append('output', { env: name, error: e.message });
+      transcript.append('output', { env: cell, error: e.message });
     } else throw e;
   } finally {
     await sandbox.remove();
-    transcript.append('teardown', { env: name, containerId: sandbox.id, removed: true });
+    transcript.append('teardown', { env: cell, containerId: sandbox.id, removed: true });
   }
   return outcome;
 }

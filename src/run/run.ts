@@ -3,28 +3,31 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
+import PQueue from 'p-queue';
 import { writeContextTar } from '../archive/context.js';
 import { HOST_BUSYBOX } from '../base/busybox.js';
 import { findBase } from '../base/catalog.js';
 import { requirePackage } from '../base/host-tools.js';
 import { BASE_LOCK_FILE } from '../base/lock.js';
-import { BuildFailure, buildImage } from '../engine/build.js';
+import type { ActionCache } from '../cache/action-cache.js';
+import { LedgerActionCache } from '../cache/ledger-cache.js';
 import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
 import { removeRunResources } from '../engine/cleanup.js';
-import { runtimeFor } from '../engine/runtime.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
-import { measureImage } from '../engine/measure.js';
+import { runtimeFor, type RuntimeInfo } from '../engine/runtime.js';
 import { AirlockError, EXIT, toAirlockError, type ExitCode } from '../errors.js';
 import type { SigningKey } from '../proof/keys.js';
 import type { ManifestBlob } from '../proof/manifest.js';
 import { sealBundle } from '../proof/seal.js';
 import type { ResourceDescriptor, Verdict } from '../proof/statement.js';
 import { TranscriptWriter } from '../proof/transcript.js';
-import { planRun, type PlannedImage } from '../plan/plan.js';
-import type { LoadedSpec } from '../spec/types.js';
+import { planRun, type ImageVariant, type Plan, type PlannedCell } from '../plan/plan.js';
+import type { Isolation, LoadedSpec } from '../spec/types.js';
 import { digestHex, type Digest } from '../util/digest.js';
 import { AIRLOCK_VERSION, BUILDER_ID } from '../version.js';
-import { runEnvironment, type EnvironmentOutcome } from './environment.js';
+import { Builder, contextKey, type BuiltImage, type ContextTar } from './builds.js';
+import { runCell, type CellContext, type CellOutcome } from './cell.js';
+import type { ResolvedService } from './environment.js';
 import type { Reporter } from './reporter.js';
 import type { Workspace } from './workspace.js';
 
@@ -32,22 +35,22 @@ export interface RunOptions {
   loaded: LoadedSpec;
   /** environments to run (default: all) */
   environments?: string[];
+  /** only the matrix cells matching this selection */
+  cells?: Record<string, string>;
   workspace: Workspace;
   docker: Docker;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
+  /** build without the engine's layer cache and run every cell (the action cache is refreshed, not read) */
   noCache?: boolean;
+  /** cells at once (default: the matrix's maxParallel, else the number of CPUs) */
+  maxParallel?: number;
+  /** default: the ledger-backed action cache of the workspace */
+  cache?: ActionCache;
 }
 
 export type RunVerdict = 'passed' | 'failed' | 'error' | 'interrupted';
-
-export interface BuiltImage {
-  name: string;
-  tag: string;
-  imageId: string;
-  rootfsDigest: Digest;
-}
 
 export interface RunResult {
   runId: string;
@@ -55,10 +58,11 @@ export interface RunResult {
   verdict: RunVerdict;
   exitCode: ExitCode;
   images: BuiltImage[];
-  environments: EnvironmentOutcome[];
-  /** the error that ended the run early, if any */
+  cells: CellOutcome[];
+  /** the error that ended the run early, or the first cell error */
   error?: AirlockError;
   durationMs: number;
+  startedAt: Date;
 }
 
 export function newRunId(now = new Date()): string {
@@ -70,19 +74,10 @@ interface RunState {
   runId: string;
   transcript: TranscriptWriter;
   blobs: ManifestBlob[];
-  images: BuiltImage[];
-  outcomes: EnvironmentOutcome[];
+  outcomes: CellOutcome[];
   deps: ResourceDescriptor[];
   /** build contexts by `<context dir>\0<dockerfile>`, their tars kept in the CAS */
   contexts: Map<string, ContextTar>;
-}
-
-interface ContextTar {
-  digest: Digest;
-  size: number;
-  entries: number;
-  dockerfileName: string;
-  tarPath: string;
 }
 
 const descriptor = (name: string, digest: Digest, annotations?: Record<string, unknown>): ResourceDescriptor => ({
@@ -92,10 +87,12 @@ const descriptor = (name: string, digest: Digest, annotations?: Record<string, u
 });
 
 /**
- * One run of a spec: check the engine, record the inputs, build the images in
- * dependency order, run each environment sealed, then seal the transcript into
- * a signed bundle. Whatever happens (failure, error, interruption) the run's
- * containers are removed and the bundle is sealed with the verdict reached.
+ * One run of a spec: check the engine, record the inputs, then run every cell
+ * (each environment, each matrix combination) in parallel up to maxParallel,
+ * building each image variant once, replaying cached cells, and sealing the
+ * transcript into a signed bundle. Whatever happens (failure, error,
+ * interruption) the run's containers are removed and the bundle is sealed with
+ * the verdict reached.
  */
 export async function runSpec(opts: RunOptions): Promise<RunResult> {
   const { workspace, docker, reporter, loaded, signal } = opts;
@@ -107,7 +104,6 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     runId,
     transcript: TranscriptWriter.open(join(partialDir, 'transcript.jsonl')),
     blobs: [],
-    images: [],
     outcomes: [],
     deps: [],
     contexts: new Map(),
@@ -116,45 +112,37 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   workspace.ledger.startRun({ id: runId, specName: loaded.spec.name, specDigest: loaded.digest, bundleDir, startedAt: started });
   reporter.event({ type: 'run-started', runId, spec: relative(process.cwd(), loaded.file) || loaded.file });
 
-  let verdict: RunVerdict = 'passed';
   let error: AirlockError | undefined;
   let engine: EngineInfo | undefined;
+  let builder: Builder | undefined;
+  let plan: Plan | undefined;
   try {
     engine = await engineInfo(docker);
-    const plan = await planRun(loaded, opts.environments);
+    plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
     const helper = await recordEnvironment(opts, state, engine);
-    await recordInputs(opts, state, plan.images);
-    for (const image of plan.images) {
-      throwIfAborted(signal);
-      state.images.push(await buildOne(opts, state, image));
-    }
-    for (const env of plan.environments) {
-      throwIfAborted(signal);
-      const image = state.images.find((i) => i.name === env.spec.image)!;
-      const runtime = await runtimeFor(docker, env.spec.isolation);
-      const outcome = await runEnvironment(
-        {
-          docker,
-          cas: workspace.cas,
-          ledger: workspace.ledger,
-          transcript: state.transcript,
-          reporter,
-          runId,
-          helper,
-          addBlob,
-          signal,
-          ...(runtime ? { runtime } : {}),
-        },
-        env.name,
-        env.spec,
-        { ref: image.tag, imageId: image.imageId, name: image.name },
-      );
-      state.outcomes.push(outcome);
-      if (outcome.verdict === 'failed') verdict = 'failed';
-    }
+    await recordInputs(opts, state, plan.variants);
+    builder = new Builder(
+      { docker, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
+      plan.variants,
+    );
+    await runCells(opts, state, plan, {
+      docker,
+      cas: workspace.cas,
+      ledger: workspace.ledger,
+      transcript: state.transcript,
+      reporter,
+      runId,
+      helper,
+      addBlob,
+      signal,
+      builder,
+      cache: opts.cache ?? new LedgerActionCache(workspace.ledger, workspace.cas),
+      noCache: opts.noCache ?? false,
+      bundleDir,
+      specDir: loaded.dir,
+    });
   } catch (e) {
     error = signal.aborted ? new AirlockError('INTERRUPTED', 'interrupted by signal', { cause: e }) : toAirlockError(e);
-    verdict = error.code === 'INTERRUPTED' ? 'interrupted' : 'error';
     state.transcript.append('run', { error: error.toJSON() });
   } finally {
     // Runs before sealing, so the bundle can say the cells are gone.
@@ -162,17 +150,21 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     state.transcript.append('teardown', { run: runId, removed });
   }
 
+  const cellError = state.outcomes.find((o) => o.status === 'error')?.error;
+  error ??= cellError;
+  const verdict: RunVerdict = error?.code === 'INTERRUPTED' ? 'interrupted' : error ? 'error' : state.outcomes.some((o) => o.status === 'failed') ? 'failed' : 'passed';
   const finished = new Date();
   const exitCode: ExitCode = error ? error.exitCode : verdict === 'failed' ? EXIT.FAILED : EXIT.OK;
   state.transcript.append('run', {
     verdict,
     exitCode,
     durationMs: finished.getTime() - started.getTime(),
-    environments: state.outcomes.map((o) => ({ env: o.env, verdict: o.verdict })),
+    cells: state.outcomes.map((o) => ({ cell: o.id, status: o.status })),
   });
   state.transcript.close();
+  const images = builder?.built ?? [];
   try {
-    await seal(opts, state, { started, finished, verdict, engine, partialDir });
+    await seal(opts, state, { started, finished, verdict, engine, partialDir, images });
     await rename(partialDir, bundleDir);
     reporter.event({ type: 'sealed', runId, bundleDir, keyid: opts.key.keyid });
   } catch (e) {
@@ -181,20 +173,100 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     throw e;
   }
   workspace.ledger.finishRun(runId, { status: verdict, exitCode, bundleDir });
+  const order = new Map(plan?.cells.map((c, i) => [c.id, i]));
   return {
     runId,
     bundleDir,
     verdict,
     exitCode,
-    images: state.images,
-    environments: state.outcomes,
+    images,
+    cells: [...state.outcomes].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)),
     ...(error ? { error } : {}),
     durationMs: finished.getTime() - started.getTime(),
+    startedAt: started,
   };
 }
 
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AirlockError('INTERRUPTED', 'interrupted by signal');
+/**
+ * Schedules the cells: at most maxParallel at once; with failFast a failing
+ * cell cancels the queued ones and stops the running ones (their containers
+ * removed like any other); a per-cell timeout stops a cell that runs too long.
+ */
+async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: CellContext): Promise<void> {
+  const maxParallel = opts.maxParallel ?? plan.matrix?.maxParallel ?? cpus().length;
+  const failFast = plan.matrix?.failFast ?? false;
+  const cancel = new AbortController();
+  const queue = new PQueue({ concurrency: maxParallel });
+  const runtimes = new Map<Isolation, Promise<RuntimeInfo | undefined>>();
+  const runtime = (iso: Isolation) => {
+    if (!runtimes.has(iso)) runtimes.set(iso, runtimeFor(opts.docker, iso));
+    return runtimes.get(iso)!;
+  };
+  let interrupted: AirlockError | undefined;
+
+  for (const cell of plan.cells) {
+    opts.reporter.event({ type: 'cell-queued', cell: cell.id });
+    queue
+      .add(async () => {
+        if (cancel.signal.aborted) {
+          state.outcomes.push(skipped(state, cell, 'cancelled: an earlier cell failed (failFast)'));
+          return;
+        }
+        const limits = [opts.signal, cancel.signal, ...(plan.matrix?.cellTimeoutMs ? [AbortSignal.timeout(plan.matrix.cellTimeoutMs)] : [])];
+        const signal = AbortSignal.any(limits);
+        try {
+          const rt = await runtime(cell.spec.isolation);
+          const outcome = await runCell({ ...ctx, signal, ...(rt ? { runtime: rt } : {}) }, cell, (c) => resolveServices(opts, ctx, c));
+          state.outcomes.push(outcome);
+          if (failFast && (outcome.status === 'failed' || outcome.status === 'error')) {
+            cancel.abort(new AirlockError('INTERRUPTED', `failFast: cell ${cell.id} ${outcome.status}`));
+          }
+        } catch (e) {
+          const err = toAirlockError(e);
+          if (opts.signal.aborted) {
+            interrupted ??= err;
+            return;
+          }
+          // Stopped by failFast or its own timeout: the cell's containers are gone, the rest goes on.
+          const reason = cancel.signal.aborted ? 'cancelled: stopped by failFast' : `cell timeout (${plan.matrix?.cellTimeoutMs} ms) exceeded`;
+          state.outcomes.push(
+            cancel.signal.aborted
+              ? skipped(state, cell, reason)
+              : { id: cell.id, env: cell.env, ...(cell.matrix ? { matrix: cell.matrix } : {}), status: 'error', steps: [], outputs: [], durationMs: 0, error: new AirlockError('STEP_FAILED', `${cell.id}: ${reason}`) },
+          );
+        }
+      })
+      .catch(() => undefined);
+  }
+  await queue.onIdle();
+  if (interrupted || opts.signal.aborted) throw interrupted ?? new AirlockError('INTERRUPTED', 'interrupted by signal');
+}
+
+function skipped(state: RunState, cell: PlannedCell, reason: string): CellOutcome {
+  state.transcript.append('cell', { cell: cell.id, state: 'finished', status: 'skipped', reason });
+  return { id: cell.id, env: cell.env, ...(cell.matrix ? { matrix: cell.matrix } : {}), status: 'skipped', steps: [], outputs: [], durationMs: 0 };
+}
+
+/** A cell's services with their images resolved: spec images are built (shared), others must be local. */
+async function resolveServices(opts: RunOptions, ctx: CellContext, cell: PlannedCell): Promise<ResolvedService[]> {
+  return Promise.all(
+    cell.spec.services.map(async (svc) => {
+      const variant = cell.serviceImages?.[svc.name];
+      if (variant) {
+        const built = await ctx.builder.image(variant);
+        return { ...svc, imageRef: built.imageId, rootfsDigest: built.rootfsDigest };
+      }
+      const inspected = await opts.docker
+        .getImage(svc.image)
+        .inspect()
+        .catch((e: unknown) => {
+          if (isNotFound(e)) throw new AirlockError('BASE_IMAGE_MISSING', `service ${svc.name}: image ${svc.image} is not in the engine and nothing can be pulled here; build it locally or name one of the spec's images`);
+          throw e;
+        });
+      const rootfsDigest = inspected.Config?.Labels?.[LABEL_ROOTFS];
+      return { ...svc, imageRef: inspected.Id, ...(rootfsDigest ? { rootfsDigest } : {}) };
+    }),
+  );
 }
 
 /** The `environment` phase: engine, host, airlock, and the helper every cell mounts. */
@@ -212,7 +284,7 @@ async function recordEnvironment(opts: RunOptions, state: RunState, engine: Engi
 }
 
 /** The `inputs` phase: every byte that can change the result, by digest, kept in the CAS. */
-async function recordInputs(opts: RunOptions, state: RunState, images: PlannedImage[]): Promise<void> {
+async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[]): Promise<void> {
   const { cas } = opts.workspace;
   const { docker, loaded } = opts;
   const spec = await cas.put(Buffer.from(loaded.text, 'utf8'));
@@ -221,7 +293,7 @@ async function recordInputs(opts: RunOptions, state: RunState, images: PlannedIm
 
   const dockerfiles = new Map<string, { digest: Digest; size: number }>();
   const contexts = state.contexts;
-  for (const image of images) {
+  for (const image of variants) {
     if (!dockerfiles.has(image.dockerfilePath)) {
       const ref = await cas.putFile(image.dockerfilePath);
       dockerfiles.set(image.dockerfilePath, ref);
@@ -229,7 +301,7 @@ async function recordInputs(opts: RunOptions, state: RunState, images: PlannedIm
       state.blobs.push({ ...ref, role: 'dockerfile', name });
       state.deps.push(descriptor(`dockerfile:${name}`, ref.digest));
     }
-    const key = `${image.contextDir}\0${image.dockerfilePath}`;
+    const key = contextKey(image);
     if (!contexts.has(key)) {
       const tarPath = join(cas.tmpDir, `context-${state.runId}-${contexts.size}.tar`);
       const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath });
@@ -243,7 +315,7 @@ async function recordInputs(opts: RunOptions, state: RunState, images: PlannedIm
   }
 
   const bases: { ref: string; imageId: string; rootfsDigest: string | null }[] = [];
-  for (const ref of [...new Set(images.flatMap((i) => i.bases))].sort()) {
+  for (const ref of [...new Set(variants.flatMap((i) => i.bases))].sort()) {
     let inspected;
     try {
       inspected = await docker.getImage(ref).inspect();
@@ -279,86 +351,31 @@ async function recordInputs(opts: RunOptions, state: RunState, images: PlannedIm
   });
 }
 
-async function buildOne(opts: RunOptions, state: RunState, image: PlannedImage): Promise<BuiltImage> {
-  const { docker, reporter, workspace } = opts;
-  const context = state.contexts.get(`${image.contextDir}\0${image.dockerfilePath}`)!;
-  reporter.event({ type: 'build-started', image: image.name, target: image.spec.target });
-  const startedAt = performance.now();
-  let result;
-  try {
-    result = await buildImage(docker, {
-      contextTar: context.tarPath,
-      dockerfile: context.dockerfileName,
-      ...(image.spec.target ? { target: image.spec.target } : {}),
-      args: image.spec.args,
-      labels: { ...image.spec.labels, 'dev.airlock.spec': opts.loaded.spec.name, 'dev.airlock.image': image.name },
-      tag: image.tag,
-      noCache: opts.noCache ?? false,
-      signal: opts.signal,
-      onLine: (line) => reporter.event({ type: 'build-line', image: image.name, line }),
-    });
-  } catch (e) {
-    if (e instanceof BuildFailure) {
-      const log = await workspace.cas.put(Buffer.from(e.log, 'utf8'));
-      state.blobs.push({ ...log, role: 'build-log', name: image.name });
-      state.transcript.append('build', { image: image.name, target: image.spec.target ?? null, tag: image.tag, error: e.message, step: e.details.step ?? null, log });
-    }
-    throw e;
-  }
-  const durationMs = Math.round(performance.now() - startedAt);
-  const log = await workspace.cas.put(Buffer.from(result.log, 'utf8'));
-  state.blobs.push({ ...log, role: 'build-log', name: image.name });
-  state.transcript.append('build', {
-    image: image.name,
-    target: image.spec.target ?? null,
-    tag: image.tag,
-    dockerfile: relative(workspace.root, image.dockerfilePath),
-    context: context.digest,
-    args: image.spec.args,
-    imageId: result.imageId,
-    durationMs,
-    log,
-  });
-
-  // The rootfs digest of an image id never changes: measure each id once.
-  let measured = workspace.ledger.getRootfsDigest(result.imageId);
-  let listing: { digest: Digest; size: number } | undefined;
-  if (!measured || !measured.listingDigest || !(await workspace.cas.has(measured.listingDigest))) {
-    const m = await measureImage(docker, result.imageId, state.runId);
-    listing = await workspace.cas.put(m.listing);
-    workspace.ledger.putRootfsDigest({ imageId: result.imageId, rootfsDigest: m.digest, listingDigest: listing.digest });
-    measured = workspace.ledger.getRootfsDigest(result.imageId)!;
-  } else {
-    listing = { digest: measured.listingDigest, size: await workspace.cas.size(measured.listingDigest) };
-  }
-  state.blobs.push({ ...listing, role: 'rootfs-listing', name: image.name });
-  state.transcript.append('image', { image: image.name, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, listing });
-  workspace.ledger.recordImage({ runId: state.runId, name: image.name, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, buildLogDigest: log.digest, durationMs });
-  reporter.event({ type: 'build-finished', image: image.name, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, durationMs });
-  return { name: image.name, tag: image.tag, imageId: result.imageId, rootfsDigest: measured.rootfsDigest };
-}
+const CELL_VERDICT: Record<CellOutcome['status'], Verdict> = { passed: 'passed', cached: 'passed', failed: 'failed', error: 'error', skipped: 'skipped' };
 
 async function seal(
   opts: RunOptions,
   state: RunState,
-  meta: { started: Date; finished: Date; verdict: RunVerdict; engine: EngineInfo | undefined; partialDir: string },
+  meta: { started: Date; finished: Date; verdict: RunVerdict; engine: EngineInfo | undefined; partialDir: string; images: BuiltImage[] },
 ): Promise<void> {
   const { loaded } = opts;
   const outputs = state.outcomes.flatMap((o) => o.outputs.map((f) => ({ name: f.name, digest: f.digest })));
-  const envVerdict = (name: string): Verdict => {
-    const o = state.outcomes.find((x) => x.env === name);
-    return o ? o.verdict : meta.verdict === 'passed' ? 'skipped' : 'error';
-  };
   const envs = opts.environments?.length ? opts.environments : Object.keys(loaded.spec.environments);
+  const cellsOf = (env: string) => state.outcomes.filter((o) => o.env === env);
+  const envVerdict = (env: string): Verdict => {
+    const cells = cellsOf(env);
+    if (cells.length === 0) return meta.verdict === 'passed' ? 'skipped' : 'error';
+    for (const v of ['error', 'failed', 'skipped'] as const) if (cells.some((c) => CELL_VERDICT[c.status] === v)) return v;
+    return 'passed';
+  };
   const lines = [
     `airlock run ${state.runId}: ${meta.verdict.toUpperCase()}`,
     `spec      ${loaded.spec.name} (${loaded.digest})`,
     `started   ${meta.started.toISOString()}  finished ${meta.finished.toISOString()}`,
-    ...state.images.map((i) => `image     ${i.name}  rootfs ${i.rootfsDigest}`),
-    ...envs.map((e) => {
-      const o = state.outcomes.find((x) => x.env === e);
-      const steps = o ? o.steps.map((s) => `${s.name}=${s.verdict}`).join(' ') : '';
-      return `env       ${e}: ${envVerdict(e)} ${steps}`;
+    ...meta.images.map((i) => `image     ${i.key}  rootfs ${i.rootfsDigest}`),
+    ...state.outcomes.map((o) => {
+      const steps = o.steps.map((s) => `${s.name}=${s.verdict}`).join(' ');
+      return `cell      ${o.id}: ${o.status}${o.cachedFrom ? ` (from ${o.cachedFrom.runId})` : ''} ${steps}${o.error ? ` [${o.error.code}]` : ''}`;
     }),
     ...outputs.map((o) => `output    ${o.name}  ${o.digest}`),
     `signed by ${opts.key.keyid}`,
@@ -372,8 +389,17 @@ async function seal(
     outputs,
     facts: {
       spec: { name: loaded.spec.name, digest: loaded.digest },
-      environments: envs.map((e) => ({ name: e, image: loaded.spec.environments[e]!.image, policy: loaded.spec.environments[e]!.policy, verdict: envVerdict(e) })),
-      images: state.images.map((i) => ({ name: i.name, imageId: i.imageId, rootfsDigest: i.rootfsDigest, tag: i.tag })),
+      environments: envs.map((e) => ({
+        name: e,
+        image: loaded.spec.environments[e]!.image,
+        policy: loaded.spec.environments[e]!.policy,
+        verdict: envVerdict(e),
+        annotations: {
+          'dev.airlock.isolation': loaded.spec.environments[e]!.isolation,
+          'dev.airlock.cells': cellsOf(e).map((c) => ({ cell: c.id, status: c.status, ...(c.cachedFrom ? { cachedFrom: c.cachedFrom.runId } : {}) })),
+        },
+      })),
+      images: meta.images.map((i) => ({ name: i.key, imageId: i.imageId, rootfsDigest: i.rootfsDigest, tag: i.tag })),
       builder: { id: BUILDER_ID, version: { airlock: AIRLOCK_VERSION, ...(meta.engine ? { engine: `${meta.engine.product} ${meta.engine.version}` } : {}), node: process.version } },
       resolvedDependencies: state.deps,
       internalParameters: { engine: meta.engine ?? null, verdict: meta.verdict },

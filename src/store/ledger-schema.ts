@@ -71,4 +71,19 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       `),
   },
+  {
+    version: 2,
+    name: 'action cache',
+    up: (db) =>
+      db.exec(`
+        -- one row per cache key: the replayable result of a cell (JSON), and which cell it was
+        CREATE TABLE action_cache (
+          key       TEXT PRIMARY KEY,
+          cell      TEXT NOT NULL,
+          entry     TEXT NOT NULL,
+          stored_at TEXT NOT NULL
+        );
+        CREATE INDEX action_cache_cell ON action_cache (cell, stored_at);
+      `),
+  },
 ];

@@ -54,7 +54,7 @@ describe('Ledger migrations', () => {
     const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as {
       name: string;
     }[]).map((t) => t.name);
-    expect(tables).toEqual(['blobs', 'images', 'rootfs_cache', 'runs', 'schema_migrations', 'steps']);
+    expect(tables).toEqual(['action_cache', 'blobs', 'images', 'rootfs_cache', 'runs', 'schema_migrations', 'steps']);
     raw.close();
 
     const again = openLedger();
@@ -67,24 +67,25 @@ describe('Ledger migrations', () => {
 
   it('applies only the missing migrations, in order, each atomically', () => {
     const applied: number[] = [];
+    const next = MIGRATIONS.length + 1;
     const v2: Migration = {
-      version: 2,
+      version: next,
       name: 'add notes',
       up: (db) => {
-        applied.push(2);
+        applied.push(next);
         db.exec(`ALTER TABLE runs ADD COLUMN notes TEXT`);
       },
     };
     openLedger().close();
     const l = openLedger({ migrations: [...MIGRATIONS, v2] });
-    expect(l.schemaVersion).toBe(2);
+    expect(l.schemaVersion).toBe(next);
     l.close();
     openLedger({ migrations: [...MIGRATIONS, v2] }).close();
-    expect(applied).toEqual([2]);
+    expect(applied).toEqual([next]);
 
     // a failing migration leaves nothing half-applied
     const bad: Migration = {
-      version: 3,
+      version: next + 1,
       name: 'broken',
       up: (db) => {
         db.exec(`CREATE TABLE half (x INTEGER)`);
@@ -94,7 +95,7 @@ describe('Ledger migrations', () => {
     expect(codeOf(() => openLedger({ migrations: [...MIGRATIONS, v2, bad] }))).toBe('LEDGER_ERROR');
     const raw = new BetterSqlite3(dbPath, { readonly: true });
     expect(raw.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get()).toBeUndefined();
-    expect(raw.prepare(`SELECT MAX(version) AS v FROM schema_migrations`).get()).toEqual({ v: 2 });
+    expect(raw.prepare(`SELECT MAX(version) AS v FROM schema_migrations`).get()).toEqual({ v: next });
     raw.close();
   });
 

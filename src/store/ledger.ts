@@ -239,6 +239,30 @@ export class Ledger {
     );
   }
 
+  /** The action-cache entry (JSON) stored under a key. */
+  getCacheEntry(key: string): string | undefined {
+    const r = guard('cannot read the ledger', () =>
+      this.#db.prepare(`SELECT entry FROM action_cache WHERE key = ?`).get(key),
+    ) as { entry: string } | undefined;
+    return r?.entry;
+  }
+
+  /** The most recently stored action-cache entry (JSON) of a cell, under any key. */
+  latestCacheEntry(cell: string): string | undefined {
+    const r = guard('cannot read the ledger', () =>
+      this.#db.prepare(`SELECT entry FROM action_cache WHERE cell = ? ORDER BY stored_at DESC, rowid DESC LIMIT 1`).get(cell),
+    ) as { entry: string } | undefined;
+    return r?.entry;
+  }
+
+  putCacheEntry(key: string, cell: string, entry: string, storedAt = new Date()): void {
+    guard(`cannot store cache entry ${key}`, () =>
+      this.#db
+        .prepare(`INSERT OR REPLACE INTO action_cache (key, cell, entry, stored_at) VALUES (?, ?, ?, ?)`)
+        .run(key, cell, entry, storedAt.toISOString()),
+    );
+  }
+
   getRun(id: string): RunRow | undefined {
     const r = guard('cannot read the ledger', () => this.#db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id)) as
       | RunDb

@@ -26,7 +26,7 @@ export function runJson(r: RunResult) {
     exitCode: r.exitCode,
     durationMs: r.durationMs,
     images: r.images,
-    environments: r.environments,
+    cells: r.cells,
     ...(r.error ? { error: r.error.toJSON() } : {}),
   };
 }

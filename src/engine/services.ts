@@ -1,0 +1,342 @@
+import type Docker from 'dockerode';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { isNotFound } from './client.js';
+import { HELPER_MOUNT, type ReadbackHostConfig } from './hardening.js';
+import { runLabels } from './labels.js';
+import { LABEL_CELL, type CellNetwork } from './network.js';
+import { lastLogLines } from './wait/logs.js';
+import { Wait, type WaitStrategy } from './wait/wait.js';
+
+/** On service containers: the service's name (also its DNS alias on the cell network). */
+export const LABEL_SERVICE = 'dev.airlock.service';
+/** How many of a failed service's last log lines its error quotes. */
+export const LOG_LINES = 40;
+
+export interface ServiceHealthcheck {
+  /** `["CMD", argv...]` or `["CMD-SHELL", "command"]`, as in a Dockerfile HEALTHCHECK */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+export type ServiceWait = { log: string } | { command: string[] } | { port: number };
+
+export interface ServiceSpec {
+  /** a DNS label: the service's alias on the cell network */
+  name: string;
+  image: string;
+  /** replaces the image's CMD (its ENTRYPOINT stays) */
+  run?: string[];
+  env: Record<string, string>;
+  user?: string;
+  readOnlyRootfs: boolean;
+  tmpfs: string[];
+  memoryBytes: number;
+  pids: number;
+  cpus: number;
+  /** when given, readiness is the engine's health status; `wait` is then ignored */
+  healthcheck?: ServiceHealthcheck;
+  /** `log`: a `/regex/flags` or a substring; `command`: argv exiting 0; `port`: a TCP port listening inside the service */
+  wait?: ServiceWait;
+  startupTimeoutMs: number;
+}
+
+export interface RunningService {
+  name: string;
+  containerId: string;
+  /** the HostConfig as the engine read it back */
+  hostConfig: ReadbackHostConfig;
+  /** the service's aliases on the cell network, as read back (its name, and the engine's short id) */
+  networkAliases: string[];
+  /** the networks it is attached to, as read back: only the cell's */
+  networks: string[];
+  ip: string;
+  /** from the container's start until its wait strategy was satisfied */
+  healthyAfterMs: number;
+  strategy: string;
+}
+
+export interface StartServicesOptions {
+  runId: string;
+  cell: string;
+  network: CellNetwork;
+  services: ServiceSpec[];
+  signal?: AbortSignal;
+  /**
+   * Host path of the static helper (busybox). When given it is mounted
+   * read-only at HELPER_MOUNT, as in cells, and `port` waits read
+   * /proc/net/tcp with it, so the image needs no tools of its own.
+   */
+  helper?: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ms = (n: number) => Math.round(n * 1e6);
+
+/** Contract checks on what the spec layer hands over (it validates user input; this guards the engine calls). */
+export function checkServiceSpecs(services: ServiceSpec[]): void {
+  const seen = new Set<string>();
+  for (const s of services) {
+    if (!DNS_LABEL.test(s.name)) throw new TypeError(`Expected a service name to be a DNS label (a-z, 0-9, -), got \`${s.name}\``);
+    if (seen.has(s.name)) throw new TypeError(`Expected service names to be unique, got \`${s.name}\` twice`);
+    seen.add(s.name);
+    if (!(s.startupTimeoutMs > 0)) throw new TypeError(`Expected \`startupTimeoutMs\` of ${s.name} to be > 0, got \`${s.startupTimeoutMs}\``);
+    const kind = s.healthcheck?.test[0];
+    if (s.healthcheck && ((kind !== 'CMD' && kind !== 'CMD-SHELL') || s.healthcheck.test.length < 2)) {
+      throw new TypeError(`Expected the healthcheck of ${s.name} to be ["CMD", ...argv] or ["CMD-SHELL", command], got \`${JSON.stringify(s.healthcheck.test)}\``);
+    }
+  }
+}
+
+/** The HostConfig of a service: hardened like a cell's, but on the cell's internal network instead of none. */
+export function serviceHostConfig(spec: ServiceSpec, network: CellNetwork, helper?: string): Record<string, unknown> {
+  const tmpfs: Record<string, string> = {};
+  for (const path of spec.tmpfs) tmpfs[path] = `rw,noexec,nosuid,nodev,size=${spec.memoryBytes},mode=1777`;
+  return {
+    NetworkMode: network.name,
+    CapDrop: ['ALL'],
+    CapAdd: [],
+    Privileged: false,
+    SecurityOpt: ['no-new-privileges'],
+    ReadonlyRootfs: spec.readOnlyRootfs,
+    Tmpfs: tmpfs,
+    Memory: spec.memoryBytes,
+    MemorySwap: spec.memoryBytes,
+    PidsLimit: spec.pids,
+    NanoCpus: Math.round(spec.cpus * 1e9),
+    IpcMode: 'private',
+    Binds: helper ? [`${helper}:${HELPER_MOUNT}:ro`] : [],
+    PortBindings: {},
+    PublishAllPorts: false,
+    RestartPolicy: { Name: 'no' },
+    AutoRemove: false,
+    // a chatty service must not fill the engine's disk
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '16m', 'max-file': '1' } },
+  };
+}
+
+export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServicesOptions, 'services' | 'signal'>): Docker.ContainerCreateOptions {
+  const hc = spec.healthcheck;
+  return {
+    Image: spec.image,
+    ...(spec.run ? { Cmd: spec.run } : {}),
+    ...(spec.user ? { User: spec.user } : {}),
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Hostname: spec.name,
+    Labels: { ...runLabels(opts.runId, 'service'), [LABEL_CELL]: opts.cell, [LABEL_SERVICE]: spec.name },
+    ...(hc
+      ? { Healthcheck: { Test: hc.test, Interval: ms(hc.intervalMs), Timeout: ms(hc.timeoutMs), Retries: hc.retries, StartPeriod: ms(hc.startPeriodMs) } }
+      : {}),
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    OpenStdin: false,
+    Tty: false,
+    HostConfig: serviceHostConfig(spec, opts.network, opts.helper) as Docker.HostConfig,
+    NetworkingConfig: { EndpointsConfig: { [opts.network.name]: { Aliases: [spec.name] } } },
+  };
+}
+
+/** Differences between what a service asked for and what the engine applied; any one refuses the service. */
+export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: ReadbackHostConfig, helper?: string): string[] {
+  const want = serviceHostConfig(spec, network, helper);
+  const problems: string[] = [];
+  const check = (field: string, ok: boolean, expected: unknown) => {
+    if (!ok) problems.push(`${field}: expected ${JSON.stringify(expected)}, engine reports ${JSON.stringify(got[field] ?? null)}`);
+  };
+  check('NetworkMode', got.NetworkMode === network.name, network.name);
+  check('CapDrop', (got.CapDrop ?? []).some((c) => c.toUpperCase() === 'ALL'), ['ALL']);
+  check('CapAdd', (got.CapAdd ?? []).length === 0, []);
+  check('Privileged', got.Privileged === false, false);
+  check('SecurityOpt', (got.SecurityOpt ?? []).some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true'), ['no-new-privileges']);
+  check('ReadonlyRootfs', got.ReadonlyRootfs === spec.readOnlyRootfs, spec.readOnlyRootfs);
+  check('Memory', got.Memory === want.Memory, want.Memory);
+  check('PidsLimit', got.PidsLimit === want.PidsLimit, want.PidsLimit);
+  check('NanoCpus', got.NanoCpus === want.NanoCpus, want.NanoCpus);
+  const tmpfs = Object.keys(got.Tmpfs ?? {}).sort();
+  check('Tmpfs', JSON.stringify(tmpfs) === JSON.stringify([...spec.tmpfs].sort()), spec.tmpfs);
+  check('Binds', JSON.stringify(got.Binds ?? []) === JSON.stringify(want.Binds), want.Binds);
+  check('PortBindings', Object.keys((got.PortBindings as object | null) ?? {}).length === 0, {});
+  check('PublishAllPorts', !got.PublishAllPorts, false);
+  return problems;
+}
+
+type Endpoints = Docker.ContainerInspectInfo['NetworkSettings']['Networks'];
+
+/**
+ * A service must be attached to the cell's network alone, under its own name.
+ * With `running`, it must also have joined it (network id, address); a
+ * container that already exited has neither, and is left to its wait strategy
+ * to report.
+ */
+export function attachmentProblems(name: string, network: CellNetwork, endpoints: Endpoints, running: boolean): string[] {
+  const problems: string[] = [];
+  const names = Object.keys(endpoints ?? {});
+  if (names.length !== 1 || names[0] !== network.name) problems.push(`networks: expected only ${network.name}, engine reports ${JSON.stringify(names)}`);
+  const ep = endpoints?.[network.name];
+  const aliases: string[] = (ep?.Aliases as string[] | null | undefined) ?? [];
+  if (ep && !aliases.includes(name)) problems.push(`aliases on ${network.name}: expected ${name}, engine reports ${JSON.stringify(aliases)}`);
+  if (ep && running && ep.NetworkID !== network.id) problems.push(`network id: expected ${network.id}, engine reports ${JSON.stringify(ep.NetworkID)}`);
+  if (ep && running && !ep.IPAddress) problems.push(`no address on ${network.name}`);
+  return problems;
+}
+
+/** Healthcheck if the service has one, else its `wait`, else "running". */
+export function strategyFor(spec: ServiceSpec, helper?: string): WaitStrategy {
+  if (spec.healthcheck) return Wait.forHealthcheck();
+  const w = spec.wait;
+  if (!w) return Wait.forRunning();
+  if ('log' in w) return Wait.forLogMessage(w.log);
+  if ('command' in w) return Wait.forCommand(w.command);
+  return Wait.forListeningPort(w.port, helper ? { helper: HELPER_MOUNT } : {});
+}
+
+const engineError = (what: string, e: unknown, details: Record<string, unknown>) =>
+  isAirlockError(e) ? e : new AirlockError('ENGINE_ERROR', `${what}: ${(e as Error).message}`, { cause: e, details });
+
+/** Force-removes containers (and their anonymous volumes) in parallel; returns the failures other than "already gone". */
+async function removeContainers(docker: Docker, ids: string[]): Promise<string[]> {
+  const results = await Promise.allSettled(ids.map((id) => docker.getContainer(id).remove({ force: true, v: true })));
+  return results.flatMap((r, i) =>
+    r.status === 'rejected' && !isNotFound(r.reason) && !/already in progress|No such container/.test(String((r.reason as Error).message))
+      ? [`${ids[i]}: ${(r.reason as Error).message}`]
+      : [],
+  );
+}
+
+interface Started {
+  spec: ServiceSpec;
+  container: Docker.Container;
+  hostConfig: ReadbackHostConfig;
+  strategy: WaitStrategy;
+  startedAt: number;
+}
+
+const interrupted = () => new AirlockError('INTERRUPTED', 'interrupted while starting services');
+
+/**
+ * Starts a cell's services on its internal network: each created hardened,
+ * its read-back HostConfig and attachment checked before any starts, then all
+ * started and gated in parallel by their wait strategies, each within its own
+ * startup timeout. Any failure (a refused read-back, a service that never
+ * becomes ready, an interruption) removes all of them before the error is
+ * thrown; a service that is not ready is SERVICE_UNHEALTHY quoting its last
+ * log lines.
+ */
+export async function startServices(docker: Docker, opts: StartServicesOptions): Promise<RunningService[]> {
+  const { cell, network, services, signal, helper } = opts;
+  checkServiceSpecs(services);
+  const created: Started[] = [];
+  try {
+    for (const spec of services) {
+      if (signal?.aborted) throw interrupted();
+      let container: Docker.Container;
+      try {
+        container = await docker.createContainer(serviceCreateOptions(spec, opts));
+      } catch (e) {
+        throw engineError(`could not create service ${spec.name} (image ${spec.image}) for environment ${cell}`, e, { env: cell, service: spec.name, image: spec.image });
+      }
+      const info = await container.inspect();
+      const hostConfig = info.HostConfig as unknown as ReadbackHostConfig;
+      created.push({ spec, container, hostConfig, strategy: strategyFor(spec, helper), startedAt: 0 });
+      const problems = [
+        ...serviceMismatches(spec, network, hostConfig, helper),
+        ...attachmentProblems(spec.name, network, info.NetworkSettings.Networks, false),
+      ];
+      if (problems.length > 0) {
+        throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for service ${spec.name} of environment ${cell}:\n  ${problems.join('\n  ')}`, {
+          details: { env: cell, service: spec.name, problems, hostConfig },
+        });
+      }
+    }
+    for (const s of created) {
+      if (signal?.aborted) throw interrupted();
+      await s.container.start().catch((e: unknown) => {
+        throw engineError(`could not start service ${s.spec.name} of environment ${cell}`, e, { env: cell, service: s.spec.name });
+      });
+      s.startedAt = Date.now();
+    }
+    const afterStart = await Promise.all(created.map((s) => s.container.inspect()));
+    const endpoints = afterStart.map((info) => info.NetworkSettings.Networks);
+    created.forEach((s, i) => {
+      const problems = attachmentProblems(s.spec.name, network, endpoints[i]!, afterStart[i]!.State.Running);
+      if (problems.length > 0) {
+        throw new AirlockError('POLICY_VIOLATION', `service ${s.spec.name} of environment ${cell} is not attached as asked:\n  ${problems.join('\n  ')}`, {
+          details: { env: cell, service: s.spec.name, problems, networks: endpoints[i] },
+        });
+      }
+    });
+    const readyAfter = await gate(docker, cell, created, signal);
+    return created.map((s, i) => {
+      const ep = endpoints[i]![network.name]!;
+      return {
+        name: s.spec.name,
+        containerId: s.container.id,
+        hostConfig: s.hostConfig,
+        networkAliases: (ep.Aliases as string[] | null) ?? [],
+        networks: Object.keys(endpoints[i]!),
+        ip: ep.IPAddress,
+        healthyAfterMs: readyAfter[i]!,
+        strategy: s.strategy.description,
+      };
+    });
+  } catch (e) {
+    const leftover = await removeContainers(docker, created.map((s) => s.container.id));
+    if (isAirlockError(e)) {
+      if (leftover.length > 0) e.details.cleanupFailures = leftover;
+      throw e;
+    }
+    throw engineError(`could not start the services of environment ${cell}`, e, { env: cell, cleanupFailures: leftover });
+  }
+}
+
+/**
+ * Waits for every started service in parallel. The first failure cancels the
+ * other waits and is reported with the failing service's last log lines (read
+ * before anything is removed); an abort of `signal` is INTERRUPTED.
+ */
+async function gate(docker: Docker, cell: string, started: Started[], signal?: AbortSignal): Promise<number[]> {
+  const inner = new AbortController();
+  const forward = () => inner.abort();
+  signal?.addEventListener('abort', forward, { once: true });
+  if (signal?.aborted) inner.abort();
+  let first: { service: Started; error: unknown } | undefined;
+  try {
+    const results = await Promise.allSettled(
+      started.map(async (s) => {
+        try {
+          const ctx = { deadline: s.startedAt + s.spec.startupTimeoutMs, signal: inner.signal, startedAt: s.startedAt };
+          return (await s.strategy.waitUntilReady(docker, s.container, ctx)).afterMs;
+        } catch (error) {
+          if (!inner.signal.aborted) first ??= { service: s, error };
+          inner.abort();
+          throw error;
+        }
+      }),
+    );
+    if (signal?.aborted) throw interrupted();
+    if (first) {
+      const { service, error } = first;
+      if (!isAirlockError(error, 'SERVICE_UNHEALTHY')) throw error;
+      const logs = await lastLogLines(service.container, LOG_LINES);
+      const shown = logs.length > 0 ? `last ${logs.length} log lines of ${service.spec.name}:\n${logs.map((l) => `  | ${l}`).join('\n')}` : `${service.spec.name} logged nothing`;
+      throw new AirlockError('SERVICE_UNHEALTHY', `service ${service.spec.name} of environment ${cell} is not ready: ${error.message} (startup timeout ${service.spec.startupTimeoutMs} ms)\n${shown}`, {
+        cause: error,
+        details: { env: cell, service: service.spec.name, containerId: service.container.id, startupTimeoutMs: service.spec.startupTimeoutMs, ...error.details, logs },
+      });
+    }
+    return results.map((r) => (r.status === 'fulfilled' ? r.value : 0));
+  } finally {
+    signal?.removeEventListener('abort', forward);
+  }
+}
+
+/** Removes the services' containers (force, with their volumes). Always safe to call, also twice or on services already gone. */
+export async function stopServices(docker: Docker, services: RunningService[]): Promise<void> {
+  const failures = await removeContainers(docker, services.map((s) => s.containerId));
+  if (failures.length > 0) {
+    throw new AirlockError('ENGINE_ERROR', `could not remove service containers:\n  ${failures.join('\n  ')}`, { details: { failures } });
+  }
+}

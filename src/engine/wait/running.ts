@@ -1,0 +1,27 @@
+import type Docker from 'dockerode';
+import { endedReason, failed, GONE_REASON, poll, ready, stateOf, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
+
+const POLL_MS = 100;
+
+export function runningVerdict(state: ContainerState): Verdict {
+  if (state.Running && !state.Restarting) return ready;
+  const ended = endedReason(state);
+  return ended ? failed(ended) : waiting(`the container is ${state.Status}`);
+}
+
+/** Ready as soon as the engine reports the container running: for services with nothing better to wait for. */
+export class RunningWaitStrategy implements WaitStrategy {
+  readonly description = 'running';
+
+  waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+    return poll(
+      this.description,
+      ctx,
+      async () => {
+        const state = await stateOf(container);
+        return 'gone' in state ? failed(GONE_REASON) : runningVerdict(state);
+      },
+      POLL_MS,
+    );
+  }
+}
