@@ -74,8 +74,10 @@ describe('services on a cell network', () => {
   afterAll(async () => {
     await stopServices(docker, running);
     await stopServices(docker, running); // safe twice
-    await removeNetwork(docker, network.id);
-    await removeNetwork(docker, network.id); // tolerant of already-gone
+    if (network) {
+      await removeNetwork(docker, network.id);
+      await removeNetwork(docker, network.id); // tolerant of already-gone
+    }
     expect(await labelled(runId)).toEqual({ containers: 0, networks: 0 });
   });
 
@@ -92,6 +94,7 @@ describe('services on a cell network', () => {
     for (const s of running) {
       expect(s.networks).toEqual([network.name]);
       expect(s.networkAliases).toContain(s.name);
+      expect(s.endpoint).toMatchObject({ NetworkID: network.id, IPAddress: s.ip });
       expect(s.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(s.healthyAfterMs).toBeGreaterThanOrEqual(0);
       expect(s.hostConfig).toMatchObject({
@@ -143,7 +146,7 @@ describe('wait strategies', () => {
   });
   afterAll(async () => {
     await stopServices(docker, running);
-    await removeNetwork(docker, network.id);
+    if (network) await removeNetwork(docker, network.id);
     expect(await labelled(runId)).toEqual({ containers: 0, networks: 0 });
   });
 
@@ -239,7 +242,7 @@ describe('a service that never becomes ready', () => {
     const e = await rejection(startServices(docker, { runId, cell: 'dying', network, services: [dying] }));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(e.code).toBe('SERVICE_UNHEALTHY');
-    expect(e.message).toContain('exit code 3');
+    expect(e.message).toContain('exited with code 3');
     expect(e.message).toContain('cannot bind');
     await expectNothingLeft(runId, network);
   });

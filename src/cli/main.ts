@@ -3,14 +3,16 @@ import { AIRLOCK_VERSION } from '../version.js';
 import type { Command } from './command.js';
 import { baseCommand } from './commands/base.js';
 import { casCommand } from './commands/cas.js';
+import { explainCommand } from './commands/explain.js';
 import { gcCommand } from './commands/gc.js';
 import { keygenCommand } from './commands/keygen.js';
+import { matrixCommand } from './commands/matrix.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { smokeCommand } from './commands/smoke.js';
 import { verifyCommand } from './commands/verify.js';
 
-const COMMANDS: Command[] = [runCommand, smokeCommand, verifyCommand, keygenCommand, baseCommand, gcCommand, casCommand, schemaCommand];
+const COMMANDS: Command[] = [runCommand, smokeCommand, matrixCommand, explainCommand, verifyCommand, keygenCommand, baseCommand, gcCommand, casCommand, schemaCommand];
 
 const EXIT_TABLE = `exit codes:
   0 ok · 1 an expectation failed · 2 usage · 3 engine / base images · 4 invalid spec

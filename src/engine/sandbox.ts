@@ -5,6 +5,7 @@ import type { Policy } from '../spec/schema.js';
 import { isNotFound } from './client.js';
 import { HELPER_MOUNT, hardenedHostConfig, policyMismatches, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
+import { DEFAULT_HOSTNAME, envList, variationEnv, type Variation } from './variation.js';
 
 export interface SandboxOptions {
   runId: string;
@@ -20,6 +21,8 @@ export interface SandboxOptions {
   runtime?: string;
   /** the cell's internal services network (see engine/network.ts); none without services */
   network?: string;
+  /** what `airlock repro` varies (hostname, time zone, locale, umask, user, CPUs, …) */
+  variation?: Variation;
 }
 
 export interface ExecOptions {
@@ -41,7 +44,6 @@ const KILLED = 137;
 /** How long past a step's timeout the controller waits before killing the whole cell itself. */
 const BACKSTOP_MS = 5_000;
 
-const envList = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
 
 /**
  * One sealed cell: a container created with the hardened HostConfig, checked
@@ -68,20 +70,26 @@ export class Sandbox {
       ...(options.runtime ? { runtime: options.runtime } : {}),
       ...(options.network ? { network: options.network } : {}),
     };
+    const v = options.variation;
+    const hostConfig = hardenedHostConfig(hardening);
+    const workdir = options.workdir ?? v?.workdir;
     const container = await docker.createContainer({
       Image: options.image,
       Entrypoint: [HELPER_MOUNT],
       Cmd: ['sleep', String(Math.ceil(options.lifetimeMs / 1000))],
-      User: options.policy.user,
-      Env: envList(options.env),
-      ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+      User: v?.user ?? options.policy.user,
+      Env: envList({ ...options.env, ...variationEnv(v) }, v),
+      // A fixed hostname by default: the engine's default is the container id, which differs every run.
+      Hostname: v?.hostname ?? DEFAULT_HOSTNAME,
+      ...(v?.domainname ? { Domainname: v.domainname } : {}),
+      ...(workdir ? { WorkingDir: workdir } : {}),
       Labels: { ...runLabels(options.runId, 'cell'), 'dev.airlock.env': options.envName },
       NetworkDisabled: options.network === undefined,
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,
       Tty: false,
-      HostConfig: hardenedHostConfig(hardening) as Docker.HostConfig,
+      HostConfig: { ...hostConfig, ...(v?.cpuset ? { CpusetCpus: v.cpuset } : {}) } as Docker.HostConfig,
     });
     const readback = (await container.inspect()).HostConfig as unknown as ReadbackHostConfig;
     const problems = policyMismatches(hardening, readback);
@@ -100,9 +108,12 @@ export class Sandbox {
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
     const seconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+    const umask = this.options.variation?.umask;
+    // A umask is process state: set it in a shell that then execs the step, argv untouched.
+    const prefix = umask ? [HELPER_MOUNT, 'sh', '-c', 'umask "$0" && exec "$@"', umask] : [];
     const exec = await this.container.exec({
-      Cmd: [HELPER_MOUNT, 'timeout', '-s', 'KILL', String(seconds), ...argv],
-      Env: envList(opts.env ?? {}),
+      Cmd: [...prefix, HELPER_MOUNT, 'timeout', '-s', 'KILL', String(seconds), ...argv],
+      Env: envList({ ...(opts.env ?? {}), ...variationEnv(this.options.variation) }, this.options.variation),
       AttachStdin: false,
       AttachStdout: true,
       AttachStderr: true,

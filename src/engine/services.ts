@@ -52,6 +52,8 @@ export interface RunningService {
   networkAliases: string[];
   /** the networks it is attached to, as read back: only the cell's */
   networks: string[];
+  /** the engine's read-back endpoint on the cell network (NetworkSettings.Networks[network]) */
+  endpoint: Record<string, unknown>;
   ip: string;
   /** from the container's start until its wait strategy was satisfied */
   healthyAfterMs: number;
@@ -277,6 +279,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
         hostConfig: s.hostConfig,
         networkAliases: (ep.Aliases as string[] | null) ?? [],
         networks: Object.keys(endpoints[i]!),
+        endpoint: ep as unknown as Record<string, unknown>,
         ip: ep.IPAddress,
         healthyAfterMs: readyAfter[i]!,
         strategy: s.strategy.description,

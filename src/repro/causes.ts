@@ -18,13 +18,11 @@ export interface Region {
   b: string;
 }
 
-interface Finding extends LikelyCause {
-  cause: CauseKind;
-}
-
 const PRIORITY: CauseKind[] = ['timestamp', 'build-path', 'hostname', 'username', 'random'];
 const MAX_REGIONS = 50;
 const SNIPPET = 72;
+/** Aligning lines is quadratic at worst; past this, only the first differing line is examined. */
+const LINE_DIFF_TIMEOUT_MS = 2_000;
 
 /** Facts about the runs, derived once per comparison. */
 export interface Evidence {
@@ -49,21 +47,7 @@ export function diagnoseText(a: string, b: string, ev: Evidence): LikelyCause {
   const order = orderCause(linesA, linesB, 'line', ev);
   if (order !== undefined) return order;
   const regions = lineRegions(linesA, linesB);
-  return diagnoseRegions(regions, ev) ?? unknown(regions[0]);
-}
-
-/** Why two binaries differ: timestamps stored as integers, then the strings around each difference. */
-export function diagnoseBinary(a: Buffer, b: Buffer, ev: Evidence): LikelyCause {
-  const spans = byteSpans(a, b);
-  const integer = a.length === b.length ? integerTimestamp(a, b, spans, ev) : undefined;
-  const regions = spans.map((s) => ({
-    where: `offset 0x${s.start.toString(16)}`,
-    a: printable(a.subarray(Math.max(0, s.start - 48), s.endA + 48)),
-    b: printable(b.subarray(Math.max(0, s.start - 48), s.endB + 48)),
-  }));
-  const found = diagnoseRegions(regions, ev);
-  if (integer !== undefined && (found === undefined || found.cause !== 'timestamp')) return integer;
-  return found ?? unknown(regions[0]);
+  return diagnoseRegions(regions, ev) ?? unknownCause(regions[0]);
 }
 
 /** Entries (lines, archive members) in another order: sorted under another locale, or not sorted at all. */
@@ -103,7 +87,7 @@ export function diagnoseOwner(a: string | undefined, b: string | undefined, ev: 
 
 /** The highest-priority cause any region shows, with the others found named after it. */
 export function diagnoseRegions(regions: readonly Region[], ev: Evidence): LikelyCause | undefined {
-  const found = new Map<CauseKind, Finding>();
+  const found = new Map<CauseKind, LikelyCause>();
   for (const r of regions.slice(0, MAX_REGIONS)) {
     for (const f of [timestampIn(r, ev), ...stringsIn(r, ev), randomIn(r)]) {
       if (f !== undefined && !found.has(f.cause)) found.set(f.cause, f);
@@ -116,7 +100,7 @@ export function diagnoseRegions(regions: readonly Region[], ev: Evidence): Likel
   return also.length === 0 ? best : { cause: best.cause, evidence: `${best.evidence} (also: ${also.join(', ')})` };
 }
 
-function timestampIn(r: Region, ev: Evidence): Finding | undefined {
+function timestampIn(r: Region, ev: Evidence): LikelyCause | undefined {
   const tsA = findTimestamps(r.a, ev.zones, ev.days).filter((t) => !r.b.includes(t.text));
   const tsB = findTimestamps(r.b, ev.zones, ev.days).filter((t) => !r.a.includes(t.text));
   const inA = tsA.filter((t) => inWindows(t, ev.windows));
@@ -138,7 +122,7 @@ const STRING_FACTS: { field: 'buildPath' | 'hostname' | 'user'; cause: CauseKind
 ];
 
 /** A run's hostname, build path or user name appearing more often on one side. */
-function stringsIn(r: Region, ev: Evidence): (Finding | undefined)[] {
+function stringsIn(r: Region, ev: Evidence): (LikelyCause | undefined)[] {
   return STRING_FACTS.map(({ field, cause, label, min }) => {
     const values = [...new Set(ev.runs.map((run) => (field === 'buildPath' ? run[field].replace(/\/+$/, '') : run[field])))];
     const hits = values.filter((v) => v.length >= min && v !== '/').flatMap((v) => {
@@ -162,7 +146,7 @@ function stringsIn(r: Region, ev: Evidence): (Finding | undefined)[] {
 }
 
 /** Tokens on each side, unique to it, that look like fresh random values of about the same length. */
-function randomIn(r: Region): Finding | undefined {
+function randomIn(r: Region): LikelyCause | undefined {
   const tokens = (s: string): RegExpExecArray[] => [...s.matchAll(/[A-Za-z0-9+/=_-]{8,}/g)];
   const ta = tokens(r.a);
   const tb = tokens(r.b);
@@ -200,59 +184,6 @@ function entropy(s: string): number {
   return h;
 }
 
-/** Epoch seconds stored as 32-bit integers (gzip, zip, PE, cpio and many more), both in a window. */
-function integerTimestamp(a: Buffer, b: Buffer, spans: readonly Span[], ev: Evidence): LikelyCause | undefined {
-  for (const s of spans) {
-    if (s.endA - s.start > 4) continue;
-    for (let off = Math.max(0, s.endA - 4); off <= s.start && off + 4 <= a.length; off++) {
-      for (const endian of ['LE', 'BE'] as const) {
-        const va = endian === 'LE' ? a.readUInt32LE(off) : a.readUInt32BE(off);
-        const vb = endian === 'LE' ? b.readUInt32LE(off) : b.readUInt32BE(off);
-        if (va !== vb && epochInWindows(va, ev.windows) && epochInWindows(vb, ev.windows)) {
-          return {
-            cause: 'timestamp',
-            evidence: `offset 0x${off.toString(16)}: 32-bit ${endian} ${va} (${isoSeconds(va * 1000)}) vs ${vb} (${isoSeconds(vb * 1000)}), both inside the build windows`,
-          };
-        }
-      }
-    }
-  }
-  return undefined;
-}
-
-interface Span {
-  start: number;
-  endA: number;
-  endB: number;
-}
-
-/** Where two buffers differ: byte runs (merged when close) for equal lengths, else the middle between common prefix and suffix. */
-export function byteSpans(a: Buffer, b: Buffer, max = 20): Span[] {
-  if (a.length !== b.length) {
-    let p = 0;
-    while (p < a.length && p < b.length && a[p] === b[p]) p++;
-    let s = 0;
-    while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
-    return [{ start: p, endA: a.length - s, endB: b.length - s }];
-  }
-  const spans: Span[] = [];
-  for (let i = 0; i < a.length && spans.length <= max; i++) {
-    if (a[i] === b[i]) continue;
-    const last = spans.at(-1);
-    if (last !== undefined && i - last.endA < 8) {
-      last.endA = last.endB = i + 1;
-    } else {
-      spans.push({ start: i, endA: i + 1, endB: i + 1 });
-    }
-  }
-  return spans.slice(0, max);
-}
-
-/** Printable ASCII runs of 4+ characters, one per line (what `strings` shows). */
-function printable(buf: Buffer): string {
-  return (buf.toString('latin1').match(/[\x20-\x7e]{4,}/g) ?? []).join('\n');
-}
-
 /** Changed hunks of a line diff as regions, positioned by side a's line numbers. */
 function lineRegions(a: string[], b: string[]): Region[] {
   const regions: Region[] = [];
@@ -263,7 +194,14 @@ function lineRegions(a: string[], b: string[]): Region[] {
     if (cur !== undefined) regions.push({ where: cur.where, a: cur.a.join('\n'), b: cur.b.join('\n') });
     cur = undefined;
   };
-  for (const change of diffArrays(a, b)) {
+  const changes = diffArrays(a, b, { timeout: LINE_DIFF_TIMEOUT_MS });
+  if (changes === undefined) {
+    // too costly to align: the first line that differs stands for the rest
+    const i = a.findIndex((line, k) => line !== b[k]);
+    const at = i === -1 ? Math.min(a.length, b.length) : i;
+    return [{ where: `line ${at + 1}`, a: a[at] ?? '', b: b[at] ?? '' }];
+  }
+  for (const change of changes) {
     if (!change.added && !change.removed) {
       flush();
       lineA += change.count ?? change.value.length;
@@ -283,7 +221,8 @@ function lineRegions(a: string[], b: string[]): Region[] {
   return regions;
 }
 
-function unknown(r: Region | undefined): LikelyCause {
+/** No cause found: the first differing place, quoted. */
+export function unknownCause(r: Region | undefined): LikelyCause {
   if (r === undefined) return { cause: 'unknown', evidence: 'no differing region could be located' };
   return { cause: 'unknown', evidence: `${r.where}: ${q(snippet(r.a, 0, 0))} vs ${q(snippet(r.b, 0, 0))}` };
 }

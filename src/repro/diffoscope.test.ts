@@ -25,8 +25,8 @@ describe('diffoscopeReport', () => {
   });
 
   it('passes the paths as argv (no shell) and returns the report on exit 1', async () => {
-    expect(await diffoscopeReport('/x/a b', '/x/$(c)', { bin: fake(1) })).toBe('--text|-|--no-progress|--|/x/a b|/x/$(c)|');
-    expect(await diffoscopeReport('/a', '/b', { bin: fake(0) })).toBe('--text|-|--no-progress|--|/a|/b|');
+    expect(await diffoscopeReport('/x/a b', '/x/$(c)', { bin: fake(1) })).toBe('--text|-|--|/x/a b|/x/$(c)|');
+    expect(await diffoscopeReport('/a', '/b', { bin: fake(0) })).toBe('--text|-|--|/a|/b|');
   });
 
   it('is undefined when diffoscope fails', async () => {

@@ -16,7 +16,7 @@ export interface DiffoscopeOptions {
  * an argv array (no shell), a timeout, and without a terminal, so it never prompts.
  */
 export async function diffoscopeReport(pathA: string, pathB: string, options: DiffoscopeOptions = {}): Promise<string | undefined> {
-  const result = await execa(options.bin ?? 'diffoscope', ['--text', '-', '--no-progress', '--', pathA, pathB], {
+  const result = await execa(options.bin ?? 'diffoscope', ['--text', '-', '--', pathA, pathB], {
     reject: false,
     stdin: 'ignore',
     timeout: options.timeoutMs ?? 120_000,

@@ -1,7 +1,7 @@
 import { compareBytes } from '../archive/paths.js';
 import { openArchive, type OpenedArchive } from './archive.js';
+import { diagnoseBinary } from './binary.js';
 import {
-  diagnoseBinary,
   diagnoseMtime,
   diagnoseOwner,
   diagnoseRegions,
@@ -25,7 +25,8 @@ const DEFAULTS: Settings = { strictMtime: false, maxDiffLines: 200, maxDepth: 3,
  * the likely cause, with the evidence quoted. Files are read only when their digests are
  * unknown or differ; archives (tar, tar.gz, gzip, zip) are opened and their members compared
  * the same way, down to `maxDepth` levels. Entries are sorted by path (byte order); paths
- * that are the same on both sides are left out.
+ * that are the same on both sides are left out, and so are files whose content cannot be
+ * compared (no digest, no `read`, or too large to read) when their metadata matches.
  */
 export async function diffTrees(a: readonly FileSide[], b: readonly FileSide[], ctx: DiffContext, opts: DiffOptions = {}): Promise<DiffEntry[]> {
   const s: Settings = { ...DEFAULTS, ...definedOnly(opts) };
@@ -96,7 +97,9 @@ async function compareContent(x: FileSide, y: FileSide, sizesDiffer: boolean, s:
   if (x.read === undefined || y.read === undefined) {
     return knownDifferent ? { differs: true } : { differs: false, note: 'content not available on both sides; not compared' };
   }
-  if ((x.size ?? 0) > s.maxReadBytes || (y.size ?? 0) > s.maxReadBytes) return { differs: knownDifferent };
+  if ((x.size ?? 0) > s.maxReadBytes || (y.size ?? 0) > s.maxReadBytes) {
+    return knownDifferent ? { differs: true } : { differs: false, note: `larger than ${s.maxReadBytes} bytes without digests: not compared` };
+  }
   const [a, b] = await Promise.all([x.read(), y.read()]);
   return { differs: !a.equals(b), a, b };
 }

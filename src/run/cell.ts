@@ -12,6 +12,13 @@ import { runEnvironment, subjectName, type EnvironmentContext, type OutputFile, 
 
 export type CellStatus = 'passed' | 'failed' | 'cached' | 'skipped' | 'error';
 
+/**
+ * Why a cell ran: `--no-cache`; no passing result of this cell was ever cached
+ * (failures are not cached); its inputs changed (see keyChanges); or the cached
+ * result's blobs are gone from the CAS.
+ */
+export type MissReason = 'no-cache' | 'first-run' | 'inputs-changed' | 'blobs-missing';
+
 export interface CellOutcome {
   id: string;
   env: string;
@@ -24,6 +31,8 @@ export interface CellOutcome {
   key?: Digest;
   /** for a cache hit: the signed record it replays */
   cachedFrom?: CachedSource;
+  /** why a cell ran instead of replaying the cache */
+  missReason?: MissReason;
   /** on a miss that had an earlier entry: what changed in the key */
   keyChanges?: KeyChange[];
   error?: AirlockError;
@@ -72,6 +81,7 @@ async function keyInputs(ctx: CellContext, cell: PlannedCell, image: BuiltImage,
     timeouts: spec.steps.map((s) => s.timeoutMs),
     workdir: spec.workdir ?? null,
     services: services.length > 0 ? services : undefined,
+    variation: ctx.variation,
     cellFormatVersion: CELL_FORMAT_VERSION,
   };
 }
@@ -129,6 +139,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     }
     const previous = await ctx.cache.latest(cell.id);
     const keyChanges = previous ? explainKeyChange(previous.inputs, inputs) : undefined;
+    const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
     const env: EnvironmentSpec = cell.spec;
     const outcome = await runEnvironment(ctx, cell.id, env, { name: image.name, imageId: image.imageId }, services);
     const durationMs = Math.round(performance.now() - started);
@@ -142,7 +153,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
       ...(s.stdout ? { stdout: s.stdout } : {}),
       ...(s.stderr ? { stderr: s.stderr } : {}),
     }));
-    const record = ctx.transcript.append('cell', { cell: cell.id, state: 'finished', status, key, components, keyChanges: keyChanges ?? null, steps: cachedSteps, outputs: outcome.outputSets });
+    const record = ctx.transcript.append('cell', { cell: cell.id, state: 'finished', status, key, components, missReason, keyChanges: keyChanges ?? [], steps: cachedSteps, outputs: outcome.outputSets });
     // Only passing results are cached: a failure is re-run, so a flaky pass can still show up.
     if (status === 'passed') {
       await ctx.cache.put(key, {
@@ -157,8 +168,8 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
         storedAt: new Date().toISOString(),
       });
     }
-    ctx.reporter.event({ type: 'cell-finished', cell: cell.id, status, durationMs, ...(keyChanges ? { keyChanges } : {}) });
-    return { ...base, status, steps: outcome.steps, outputs: outcome.outputs, durationMs, image, key, ...(keyChanges ? { keyChanges } : {}) };
+    ctx.reporter.event({ type: 'cell-finished', cell: cell.id, status, durationMs, missReason, ...(keyChanges ? { keyChanges } : {}) });
+    return { ...base, status, steps: outcome.steps, outputs: outcome.outputs, durationMs, image, key, missReason, ...(keyChanges ? { keyChanges } : {}) };
   } catch (e) {
     const error = toAirlockError(e);
     if (error.code === 'INTERRUPTED') throw error;

@@ -4,6 +4,7 @@ import { tarToCas, type OutputEntry } from '../archive/extract.js';
 import { createCellNetwork, removeNetwork, type CellNetwork } from '../engine/network.js';
 import type { RuntimeInfo } from '../engine/runtime.js';
 import { Sandbox } from '../engine/sandbox.js';
+import type { Variation } from '../engine/variation.js';
 import { startServices, stopServices, type RunningService } from '../engine/services.js';
 import { isAirlockError } from '../errors.js';
 import type { TranscriptWriter } from '../proof/transcript.js';
@@ -62,6 +63,8 @@ export interface EnvironmentContext {
   signal: AbortSignal;
   /** the engine runtime for gvisor cells; runc (the engine default) otherwise */
   runtime?: RuntimeInfo;
+  /** what `airlock repro` varies in this run */
+  variation?: Variation;
 }
 
 export interface CellImage {
@@ -145,6 +148,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
     lifetimeMs,
     ...(ctx.runtime ? { runtime: ctx.runtime.name } : {}),
     ...(network ? { network: network.name } : {}),
+    ...(ctx.variation ? { variation: ctx.variation } : {}),
   });
   const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
@@ -157,6 +161,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
       isolation: spec.isolation,
       runtime: ctx.runtime ?? { name: 'runc' },
       policy: spec.policy,
+      ...(ctx.variation ? { variation: ctx.variation } : {}),
       ...(network ? { network: { id: network.id, name: network.name, internal: network.readback.Internal } } : {}),
       hostConfig: sandbox.hostConfig,
     });

@@ -15,6 +15,7 @@ import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
 import { removeRunResources } from '../engine/cleanup.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
 import { runtimeFor, type RuntimeInfo } from '../engine/runtime.js';
+import type { Variation } from '../engine/variation.js';
 import { AirlockError, EXIT, toAirlockError, type ExitCode } from '../errors.js';
 import type { SigningKey } from '../proof/keys.js';
 import type { ManifestBlob } from '../proof/manifest.js';
@@ -48,6 +49,10 @@ export interface RunOptions {
   maxParallel?: number;
   /** default: the ledger-backed action cache of the workspace */
   cache?: ActionCache;
+  /** what `airlock repro` varies in every cell of this run */
+  variation?: Variation;
+  /** this run replays a sealed bundle: recorded in the inputs and as a resolved dependency */
+  replayOf?: { runId: string; bundleDir: string; envelopeDigest: Digest };
 }
 
 export type RunVerdict = 'passed' | 'failed' | 'error' | 'interrupted';
@@ -140,6 +145,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
       noCache: opts.noCache ?? false,
       bundleDir,
       specDir: loaded.dir,
+      ...(opts.variation ? { variation: opts.variation } : {}),
     });
   } catch (e) {
     error = signal.aborted ? new AirlockError('INTERRUPTED', 'interrupted by signal', { cause: e }) : toAirlockError(e);
@@ -279,6 +285,7 @@ async function recordEnvironment(opts: RunOptions, state: RunState, engine: Engi
     host: { platform: platform(), release: release(), arch: arch(), cpus: cpus().length, node: process.version },
     airlock: { version: AIRLOCK_VERSION },
     helper: { path: HOST_BUSYBOX, package: `busybox-static ${version}`, digest: helper.digest, size: helper.size },
+    ...(opts.variation ? { variation: opts.variation } : {}),
   });
   return HOST_BUSYBOX;
 }
@@ -334,6 +341,19 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     state.deps.push(rootfsDigest ? descriptor(`base:${ref}`, rootfsDigest as Digest) : { name: `base:${ref}`, uri: `docker-image-id:${inspected.Id}` });
   }
 
+  // Golden files decide verdicts: they are inputs, kept so a replay elsewhere can judge the same way.
+  const goldens = new Map<string, { digest: Digest; size: number }>();
+  for (const env of Object.values(loaded.spec.environments)) {
+    for (const step of env.steps) {
+      for (const m of [step.expect.stdout, step.expect.stderr]) {
+        if (!m || !('file' in m) || goldens.has(m.file)) continue;
+        const ref = await cas.putFile(m.file);
+        goldens.set(m.file, ref);
+        state.blobs.push({ ...ref, role: 'golden', name: relative(loaded.dir, m.file) });
+      }
+    }
+  }
+
   const locks: { path: string; digest: Digest; size: number }[] = [];
   const lockPath = join(opts.workspace.locksDir, BASE_LOCK_FILE);
   if (await readFile(lockPath).then(() => true, () => false)) {
@@ -346,9 +366,12 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     spec: { path: relative(opts.workspace.root, loaded.file), ...spec },
     dockerfiles: [...dockerfiles].map(([path, ref]) => ({ path: relative(opts.workspace.root, path), ...ref })),
     contexts: [...contexts].map(([key, c]) => ({ dir: relative(opts.workspace.root, key.split('\0')[0]!) || '.', digest: c.digest, size: c.size, entries: c.entries })),
+    goldens: [...goldens].map(([path, ref]) => ({ path: relative(opts.workspace.root, path), ...ref })),
     bases,
     locks,
+    ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
   });
+  if (opts.replayOf) state.deps.push(descriptor(`replay-of:${opts.replayOf.runId}`, opts.replayOf.envelopeDigest));
 }
 
 const CELL_VERDICT: Record<CellOutcome['status'], Verdict> = { passed: 'passed', cached: 'passed', failed: 'failed', error: 'error', skipped: 'skipped' };

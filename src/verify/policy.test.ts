@@ -76,4 +76,29 @@ describe('checkPolicy', () => {
       expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'Runtime', actual: 'runc' }) }),
     );
   });
+
+  it('accepts the cell\'s internal services network, and only that', () => {
+    const event = (network: unknown, NetworkMode: string): TranscriptEvent => {
+      const base = container({ ...HARDENED, NetworkMode });
+      return { ...base, data: { ...base.data, network } };
+    };
+    expect(checkPolicy([event({ name: 'airlock-x', internal: true }, 'airlock-x')], statement)).toBe(1);
+    for (const [network, mode] of [
+      [{ name: 'airlock-x', internal: false }, 'airlock-x'],
+      [{ name: 'airlock-x', internal: true }, 'bridge'],
+      [undefined, 'airlock-x'],
+    ] as const) {
+      expect(() => checkPolicy([event(network, mode)], statement)).toThrow(
+        expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'NetworkMode' }) }),
+      );
+    }
+  });
+
+  it('a cell that ran needs its container event; a cached cell does not', () => {
+    const cell = (status: string): TranscriptEvent => ({ seq: 9, time: '2025-01-01T00:00:00.000Z', phase: 'cell', prev: null, data: { cell: 'test[cc=gcc]', state: 'finished', status } });
+    expect(checkPolicy([cell('cached')], statement)).toBe(0);
+    expect(() => checkPolicy([cell('passed')], statement)).toThrow(
+      expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ env: 'test[cc=gcc]', field: 'container' }) }),
+    );
+  });
 });

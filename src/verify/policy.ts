@@ -10,12 +10,14 @@ interface ContainerEventData {
   hostConfig?: Record<string, unknown> | null;
   policy?: { loosened?: unknown };
   isolation?: unknown;
+  /** the internal (no-egress) network of the cell's services, as read back */
+  network?: { name?: unknown; internal?: unknown };
 }
 
 interface Rule {
   field: string;
   expected: string;
-  holds: (hostConfig: Record<string, unknown>) => boolean;
+  holds: (hostConfig: Record<string, unknown>, data: ContainerEventData) => boolean;
   /** the policy relaxation that lifts this rule, if any */
   loosenedBy?: string;
 }
@@ -28,8 +30,8 @@ const NO_NEW_PRIVILEGES = new Set(['no-new-privileges', 'no-new-privileges:true'
 const RULES: readonly Rule[] = [
   {
     field: 'NetworkMode',
-    expected: '"none"',
-    holds: (h) => h.NetworkMode === 'none',
+    expected: '"none", or the cell\'s internal services network',
+    holds: (h, data) => h.NetworkMode === 'none' || (data.network?.internal === true && h.NetworkMode === data.network.name),
   },
   {
     field: 'CapDrop',
@@ -67,7 +69,19 @@ const RULES: readonly Rule[] = [
 export function checkPolicy(events: readonly TranscriptEvent[], statement: Statement): number {
   const external = statement.predicate.buildDefinition.externalParameters;
   const containers = events.filter((e) => e.phase === 'container');
-  if (external.environments.length > 0 && containers.length === 0) {
+  // Every cell that ran (not replayed from the cache, not skipped) must show the sandbox it ran in.
+  const sandboxed = new Set(events.filter((e) => e.phase === 'container' || e.phase === 'vm').map((e) => e.data.env));
+  const ran = events.filter((e) => e.phase === 'cell' && (e.data.status === 'passed' || e.data.status === 'failed'));
+  const cells = events.filter((e) => e.phase === 'cell');
+  for (const e of ran) {
+    if (!sandboxed.has(e.data.cell)) {
+      throw verifyError('POLICY_NOT_ENFORCED', `cell ${String(e.data.cell)} ran but the transcript has no container or vm event for it`, 'container events', BUNDLE_FILES.transcript, {
+        env: String(e.data.cell),
+        field: 'container',
+      });
+    }
+  }
+  if (cells.length === 0 && external.environments.length > 0 && sandboxed.size === 0) {
     throw verifyError(
       'POLICY_NOT_ENFORCED',
       `the statement lists environments ${external.environments.join(', ')} but the transcript has no container event`,
@@ -104,7 +118,7 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
     }
     for (const rule of RULES) {
       if (rule.loosenedBy && loosened.includes(rule.loosenedBy)) continue;
-      if (!rule.holds(hostConfig)) {
+      if (!rule.holds(hostConfig, data)) {
         const actual = hostConfig[rule.field] ?? null;
         throw fail(rule.field, `HostConfig.${rule.field} is ${JSON.stringify(actual)}, expected ${rule.expected}`, { actual });
       }

@@ -95,7 +95,8 @@ export class FrameDecoder {
       const buf = this.#pending;
       if (buf.length < FRAME_HEADER_BYTES) {
         // a wrong magic is reported as soon as its bytes are in, not only once a header is complete
-        if (!FRAME_MAGIC.subarray(0, buf.length).equals(buf)) this.#fail('bad magic');
+        const n = Math.min(buf.length, FRAME_MAGIC.length);
+        if (!FRAME_MAGIC.subarray(0, n).equals(buf.subarray(0, n))) this.#fail('bad magic');
         break;
       }
       if (!buf.subarray(0, 4).equals(FRAME_MAGIC)) this.#fail('bad magic');

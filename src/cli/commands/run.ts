@@ -1,70 +1,33 @@
-import { connectEngine } from '../../engine/client.js';
-import { loadSigningKey } from '../../proof/keys.js';
-import { runSpec, type RunResult } from '../../run/run.js';
-import { openWorkspace, workspaceRoot } from '../../run/workspace.js';
-import { loadSpec } from '../../spec/load.js';
 import { defineCommand } from '../command.js';
-import { withInterrupts } from '../interrupts.js';
+import { flowJson, flowSummary, runVerifyReport } from '../run-flow.js';
 
-export const RUN_USAGE_FLAGS = `  --spec FILE     the spec (default ./airlock.yaml); relative paths in it resolve against its folder
+export const RUN_FLAGS = `  --spec FILE     the spec (default ./airlock.yaml); relative paths in it resolve against its folder
   --root DIR      workspace holding artifacts/, proofs/, locks/ (default: AIRLOCK_ROOT or the current directory)
-  --no-cache      build images without the engine's layer cache
+  --no-cache      build without the engine's layer cache and run every cell (ignore the action cache)
   --json          one JSON event per line on stdout, ending with a result object`;
-
-export function runSummary(r: RunResult): string[] {
-  const lines = [`bundle: ${r.bundleDir}`];
-  if (r.error) lines.push(`error [${r.error.code}]: ${r.error.message}`);
-  lines.push(r.verdict === 'passed' ? 'PASS' : `FAIL (${r.verdict})`);
-  return lines;
-}
-
-export function runJson(r: RunResult) {
-  return {
-    runId: r.runId,
-    bundleDir: r.bundleDir,
-    verdict: r.verdict,
-    exitCode: r.exitCode,
-    durationMs: r.durationMs,
-    images: r.images,
-    cells: r.cells,
-    ...(r.error ? { error: r.error.toJSON() } : {}),
-  };
-}
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'build and run environments of a spec, sealed, and seal a signed bundle',
   usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--json]
 
-Builds the spec's images in dependency order (network none), runs each selected
-environment in a hardened cell (default: all), and seals proofs/<run-id>/.
+Builds the spec's images (network none), runs each selected environment (default:
+all; a matrix environment once per cell, in parallel) in hardened cells, seals
+proofs/<run-id>/, verifies it, and writes junit.xml and report.html next to it.
 Exit 0 only when every expectation held.
 
-${RUN_USAGE_FLAGS}`,
+${RUN_FLAGS}`,
   options: { spec: { type: 'string' }, root: { type: 'string' }, 'no-cache': { type: 'boolean', default: false } },
   allowPositionals: true,
   async body(ctx) {
-    const root = workspaceRoot(ctx.values.root as string | undefined);
-    const loaded = await loadSpec((ctx.values.spec as string | undefined) ?? 'airlock.yaml');
-    const key = await loadSigningKey();
-    const workspace = await openWorkspace(root);
-    try {
-      const result = await withInterrupts((signal) =>
-        runSpec({
-          loaded,
-          environments: ctx.positionals,
-          workspace,
-          docker: connectEngine(),
-          key,
-          reporter: ctx.reporter,
-          signal,
-          noCache: ctx.values['no-cache'] === true,
-        }),
-      );
-      ctx.result(runJson(result), runSummary(result));
-      return result.exitCode;
-    } finally {
-      workspace.close();
-    }
+    const flow = await runVerifyReport({
+      ...(ctx.values.spec ? { spec: ctx.values.spec as string } : {}),
+      ...(ctx.values.root ? { root: ctx.values.root as string } : {}),
+      environments: ctx.positionals,
+      noCache: ctx.values['no-cache'] === true,
+      reporter: ctx.reporter,
+    });
+    ctx.result(flowJson(flow), flowSummary(flow));
+    return flow.result.exitCode;
   },
 });

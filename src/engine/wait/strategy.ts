@@ -43,7 +43,7 @@ export function endedReason(state: ContainerState): string | undefined {
   if (state.Running || state.Status === 'created' || state.Restarting) return undefined;
   const oom = state.OOMKilled ? ' (killed: out of memory)' : '';
   const error = state.Error ? `: ${state.Error}` : '';
-  return `the container ${state.Status || 'stopped'} with exit code ${state.ExitCode}${oom}${error}`;
+  return `the container ${state.Status || 'stopped'} with code ${state.ExitCode}${oom}${error}`;
 }
 
 export function interrupted(): AirlockError {

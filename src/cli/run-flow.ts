@@ -1,0 +1,97 @@
+import { connectEngine } from '../engine/client.js';
+import { isAirlockError, toAirlockError } from '../errors.js';
+import { loadSigningKey, loadTrustedKeys } from '../proof/keys.js';
+import { reportRun, writeReports, type BundleCheck } from '../run/reports.js';
+import type { Reporter } from '../run/reporter.js';
+import { runSpec, type RunResult } from '../run/run.js';
+import { openWorkspace, workspaceRoot } from '../run/workspace.js';
+import { loadSpec } from '../spec/load.js';
+import { verifyBundle, type VerifyReport } from '../verify/index.js';
+import { withInterrupts } from './interrupts.js';
+
+export interface FlowOptions {
+  spec?: string;
+  root?: string;
+  environments?: string[];
+  cells?: Record<string, string>;
+  noCache?: boolean;
+  reporter: Reporter;
+}
+
+export interface FlowResult {
+  result: RunResult;
+  verification: VerifyReport | undefined;
+  check: BundleCheck;
+  reports: { junit: string; html: string };
+}
+
+/**
+ * What `run`, `smoke` and `matrix` share: load the spec, run it sealed, verify
+ * the bundle it sealed with the workspace's trusted keys, and write the JUnit
+ * and HTML reports next to it (showing that verification).
+ */
+export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
+  const loaded = await loadSpec(opts.spec ?? 'airlock.yaml');
+  const key = await loadSigningKey();
+  const workspace = await openWorkspace(workspaceRoot(opts.root));
+  try {
+    const result = await withInterrupts((signal) =>
+      runSpec({
+        loaded,
+        ...(opts.environments?.length ? { environments: opts.environments } : {}),
+        ...(opts.cells ? { cells: opts.cells } : {}),
+        workspace,
+        docker: connectEngine(),
+        key,
+        reporter: opts.reporter,
+        signal,
+        noCache: opts.noCache ?? false,
+      }),
+    );
+    let verification: VerifyReport | undefined;
+    let check: BundleCheck;
+    try {
+      verification = await verifyBundle({ bundleDir: result.bundleDir, trustedKeys: await loadTrustedKeys(workspace.locksDir), blobDirs: [workspace.artifactsDir] });
+      check = { verified: true, keyid: verification.keyid };
+    } catch (e) {
+      if (!isAirlockError(e)) throw e;
+      const err = toAirlockError(e);
+      check = { verified: false, problem: `[${err.code}] ${err.message}` };
+    }
+    opts.reporter.event({ type: 'verified', ok: check.verified, ...(check.problem ? { problem: check.problem } : {}) });
+    const axes = loaded.spec.matrix ? Object.keys(loaded.spec.matrix.axes) : [];
+    const reports = await writeReports(await reportRun(result, loaded.spec.name, axes, workspace.cas, check), workspace.cas);
+    opts.reporter.event({ type: 'reports', ...reports });
+    return { result, verification, check, reports };
+  } finally {
+    workspace.close();
+  }
+}
+
+export function flowJson({ result: r, check, reports }: FlowResult) {
+  return {
+    runId: r.runId,
+    bundleDir: r.bundleDir,
+    verdict: r.verdict,
+    exitCode: r.exitCode,
+    durationMs: r.durationMs,
+    images: r.images,
+    cells: r.cells,
+    verified: check,
+    reports,
+    ...(r.error ? { error: r.error.toJSON() } : {}),
+  };
+}
+
+export function flowSummary({ result: r, check, reports }: FlowResult): string[] {
+  const counts = new Map<string, number>();
+  for (const c of r.cells) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  return [
+    `cells: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}`,
+    `bundle: ${r.bundleDir}`,
+    `report: ${reports.html}`,
+    check.verified ? `verified: signed by ${check.keyid}` : `NOT verified: ${check.problem}`,
+    ...(r.error ? [`error [${r.error.code}]: ${r.error.message}`] : []),
+    r.verdict === 'passed' && check.verified ? 'PASS' : `FAIL (${r.verdict}${check.verified ? '' : ', bundle not verified'})`,
+  ];
+}
