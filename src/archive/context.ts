@@ -14,6 +14,12 @@ import { compareBytes } from './paths.js';
 export interface ContextTarOptions {
   /** absolute path of the Dockerfile; may lie outside the context directory */
   dockerfile: string;
+  /**
+   * Files added to the context at these paths (e.g. fetched inputs at
+   * `.airlock/inputs/<name>`), whatever `.dockerignore` says; a path the context
+   * already has is refused.
+   */
+  extra?: { path: string; source: string }[];
 }
 
 export interface ContextTar {
@@ -93,6 +99,15 @@ export async function writeContextTar(
     const replaced = { path: '.dockerignore', type: 'file' as const, mode, size: content.length, content };
     if (ignore === -1) entries.push(replaced);
     else entries[ignore] = replaced;
+  }
+  for (const add of options.extra ?? []) {
+    if (entries.some((e) => e.path === add.path)) {
+      throw new AirlockError('CONTEXT_INVALID', `the context already has ${add.path}, where an input would go`, { details: { context: ctx, path: add.path } });
+    }
+    const dirs = add.path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    for (const dir of dirs) if (!entries.some((e) => e.path === dir)) entries.push({ path: dir, type: 'dir', mode: 0o755 });
+    const st = await io(add.source, () => fs.stat(add.source));
+    entries.push({ path: add.path, type: 'file', mode: 0o644, size: st.size, source: add.source });
   }
   entries.sort((a, b) => compareBytes(a.path, b.path));
 

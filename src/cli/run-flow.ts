@@ -15,6 +15,8 @@ export interface FlowOptions {
   environments?: string[];
   cells?: Record<string, string>;
   noCache?: boolean;
+  /** the fetch phase: refuse unpinned inputs / use only the CAS */
+  fetch?: { frozen?: boolean; offline?: boolean };
   reporter: Reporter;
 }
 
@@ -46,6 +48,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         reporter: opts.reporter,
         signal,
         noCache: opts.noCache ?? false,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
       }),
     );
     let verification: VerifyReport | undefined;

@@ -230,9 +230,11 @@ const interrupted = () => new AirlockError('INTERRUPTED', 'interrupted while sta
 export async function startServices(docker: Docker, opts: StartServicesOptions): Promise<RunningService[]> {
   const { cell, network, services, signal, helper } = opts;
   checkServiceSpecs(services);
+  // built before anything exists, so a bad pattern or port throws without leaving containers behind
+  const strategies = services.map((spec) => strategyFor(spec, helper));
   const created: Started[] = [];
   try {
-    for (const spec of services) {
+    for (const [i, spec] of services.entries()) {
       if (signal?.aborted) throw interrupted();
       let container: Docker.Container;
       try {
@@ -242,7 +244,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
       }
       const info = await container.inspect();
       const hostConfig = info.HostConfig as unknown as ReadbackHostConfig;
-      created.push({ spec, container, hostConfig, strategy: strategyFor(spec, helper), startedAt: 0 });
+      created.push({ spec, container, hostConfig, strategy: strategies[i]!, startedAt: 0 });
       const problems = [
         ...serviceMismatches(spec, network, hostConfig, helper),
         ...attachmentProblems(spec.name, network, info.NetworkSettings.Networks, false),

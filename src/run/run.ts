@@ -11,6 +11,7 @@ import { requirePackage } from '../base/host-tools.js';
 import { BASE_LOCK_FILE } from '../base/lock.js';
 import type { ActionCache } from '../cache/action-cache.js';
 import { LedgerActionCache } from '../cache/ledger-cache.js';
+import { displayUrl, fetchInputs, INPUTS_LOCK_FILE, readInputsLock } from '../fetch/index.js';
 import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
 import { removeRunResources } from '../engine/cleanup.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
@@ -51,6 +52,8 @@ export interface RunOptions {
   cache?: ActionCache;
   /** what `airlock repro` varies in every cell of this run */
   variation?: Variation;
+  /** the fetch phase: refuse unpinned inputs (frozen), or use only the CAS (offline) */
+  fetch?: { frozen?: boolean; offline?: boolean };
   /** this run replays a sealed bundle: recorded in the inputs and as a resolved dependency */
   replayOf?: { runId: string; bundleDir: string; envelopeDigest: Digest };
 }
@@ -125,7 +128,8 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     engine = await engineInfo(docker);
     plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
     const helper = await recordEnvironment(opts, state, engine);
-    await recordInputs(opts, state, plan.variants);
+    const inputs = await fetchPhase(opts, state);
+    await recordInputs(opts, state, plan.variants, inputs);
     builder = new Builder(
       { docker, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
       plan.variants,
@@ -290,8 +294,35 @@ async function recordEnvironment(opts: RunOptions, state: RunState, engine: Engi
   return HOST_BUSYBOX;
 }
 
+/**
+ * The `fetch` phase, the only network access of a run: inputs pinned by sha256
+ * (in the spec or locks/inputs.lock.json) are fetched into the CAS (or found
+ * there), to be placed into every build context at `.airlock/inputs/<name>`.
+ */
+async function fetchPhase(opts: RunOptions, state: RunState): Promise<{ path: string; source: string }[]> {
+  const declared = opts.loaded.spec.inputs;
+  if (declared.length === 0) return [];
+  const { cas, locksDir } = opts.workspace;
+  const fetched = await fetchInputs(declared, {
+    cas,
+    lock: await readInputsLock(join(locksDir, INPUTS_LOCK_FILE)),
+    frozen: opts.fetch?.frozen ?? false,
+    offline: opts.fetch?.offline ?? false,
+    signal: opts.signal,
+    onProgress: (e) => opts.reporter.event({ ...e, type: `fetch-${e.kind}` }),
+  });
+  for (const f of fetched) {
+    state.blobs.push({ digest: f.digest, size: f.size, role: 'input', name: f.name });
+    state.deps.push({ name: `input:${f.name}`, uri: displayUrl(f.url), digest: { sha256: digestHex(f.digest) } });
+  }
+  state.transcript.append('fetch', {
+    inputs: fetched.map((f) => ({ name: f.name, url: displayUrl(f.url), finalUrl: f.finalUrl, digest: f.digest, size: f.size, source: f.source, attempts: f.attempts })),
+  });
+  return fetched.map((f) => ({ path: `.airlock/inputs/${f.name}`, source: cas.pathOf(f.digest) }));
+}
+
 /** The `inputs` phase: every byte that can change the result, by digest, kept in the CAS. */
-async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[]): Promise<void> {
+async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[], extra: { path: string; source: string }[]): Promise<void> {
   const { cas } = opts.workspace;
   const { docker, loaded } = opts;
   const spec = await cas.put(Buffer.from(loaded.text, 'utf8'));
@@ -311,7 +342,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     const key = contextKey(image);
     if (!contexts.has(key)) {
       const tarPath = join(cas.tmpDir, `context-${state.runId}-${contexts.size}.tar`);
-      const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath });
+      const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath, extra });
       const ref = await cas.putFile(tarPath);
       await rm(tarPath, { force: true });
       contexts.set(key, { ...ref, entries: tar.entries, dockerfileName: tar.dockerfileName, tarPath: cas.pathOf(ref.digest) });

@@ -77,6 +77,7 @@ describe('loadSpec: the example spec', () => {
     expect(loaded.spec).toEqual<Spec>({
       version: 1,
       name: 'hello-c',
+      inputs: [],
       images: {
         build: { dockerfile: 'infra/Dockerfile', target: 'build', context: '.', args: { CFLAGS: '-O2' }, labels: {} },
         runtime: { dockerfile: 'infra/Dockerfile', target: 'runtime', context: '.', args: {}, labels: {} },

@@ -34,6 +34,7 @@ export function normalize(input: SpecInput, dir: string): Spec {
     name: input.name,
     images,
     environments,
+    inputs: input.inputs.map((i) => ({ name: i.name, url: i.url, ...(i.sha256 !== undefined && { sha256: i.sha256 }) })),
     ...(m && {
       matrix: {
         environment: m.environment,

@@ -366,6 +366,21 @@ export const specSchema = z
     }),
     policy: policyLayerSchema.optional(),
     matrix: matrixSchema.optional(),
+    inputs: z
+      .array(
+        z.strictObject({
+          name: name('input').meta({ description: 'Unique name; the file appears in every build context at .airlock/inputs/<name>.' }),
+          url: string('an http(s) URL')
+            .regex(/^https?:\/\/[^\s]+$/, { error: on('invalid_format', (i) => `expected an http(s) URL, got ${show(i.input)}`) })
+            .meta({ description: 'Where the input is fetched from (the only network access airlock makes).' }),
+          sha256: string('64 hex digits')
+            .regex(/^[0-9a-f]{64}$/, { error: on('invalid_format', (i) => `expected 64 lowercase hex digits, got ${show(i.input)}`) })
+            .optional()
+            .meta({ description: 'The content digest it is pinned to (else the pin in locks/inputs.lock.json; `airlock lock` writes it).' }),
+        }),
+      )
+      .default([])
+      .meta({ description: 'Inputs fetched by pinned sha256 into the CAS before any build, and placed into the build contexts.' }),
   }, { error: on('invalid_type', (i) => `expected a mapping with version, name, images and environments, got ${kindOf(i.input)}`) })
   .meta({ title: 'airlock spec', description: 'airlock.yaml: what to build, where to run it, and what it must produce.' });
 

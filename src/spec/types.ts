@@ -11,6 +11,15 @@ export interface Spec {
   images: Record<string, ImageSpec>;
   environments: Record<string, EnvironmentSpec>;
   matrix?: MatrixSettings;
+  /** fetched by pinned sha256 before any build; in every build context at `.airlock/inputs/<name>` */
+  inputs: InputDecl[];
+}
+
+export interface InputDecl {
+  name: string;
+  url: string;
+  /** 64 hex digits; else the lock's pin */
+  sha256?: string;
 }
 
 export type MatrixValue = string | number | boolean;

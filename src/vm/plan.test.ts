@@ -7,6 +7,7 @@ const plan: GuestPlan = {
   gid: 65534,
   workdir: '/src',
   readOnlyRoot: true,
+  lifetimeMs: 125_000,
   tmpfs: ['/tmp', '/out'],
   steps: [
     { name: 'build', argv: ['sh', '-c', 'make && echo "a b"'], env: { PATH: '/bin', EMPTY: '', 'VAL': 'a=b' }, timeoutMs: 60_000, expectExit: 0 },

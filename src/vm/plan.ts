@@ -3,7 +3,7 @@
  * (strings cannot hold NUL anyway: they become argv, env and paths), counts in decimal.
  * Kept out of the guest root so the root's digest depends on the image only.
  *
- *   airlock-plan/1  uid  gid  workdir  readonly-root(0|1)
+ *   airlock-plan/1  uid  gid  workdir  readonly-root(0|1)  lifetime-ms
  *   ntmpfs  path…
  *   nsteps  { name  timeout-ms  expect-exit  argc  argv…  envc  KEY=VALUE… }…
  *   noutputs  path…
@@ -28,6 +28,8 @@ export interface GuestPlan {
   /** '' for `/` */
   workdir: string;
   readOnlyRoot: boolean;
+  /** init powers the guest off after this long, whatever happens (0: never); a backstop for a host that died */
+  lifetimeMs: number;
   tmpfs: string[];
   steps: GuestStep[];
   outputs: string[];
@@ -58,6 +60,7 @@ export function planProblems(plan: GuestPlan): string[] {
     else if (p.split('/').includes('..')) problems.push(`${field}: must not contain \`..\`, got ${JSON.stringify(p)}`);
   };
   if (plan.workdir !== '') abs('workdir', plan.workdir);
+  if (!Number.isSafeInteger(plan.lifetimeMs) || plan.lifetimeMs < 0 || plan.lifetimeMs > 0xffffffff) problems.push(`lifetimeMs: expected an integer >= 0, got ${plan.lifetimeMs}`);
   plan.tmpfs.forEach((p, i) => {
     abs(`tmpfs[${i}]`, p);
     if (p.replace(/\/+$/, '') === '') problems.push(`tmpfs[${i}]: cannot be /`);
@@ -86,7 +89,7 @@ export function planProblems(plan: GuestPlan): string[] {
 export function encodePlan(plan: GuestPlan): Buffer {
   const problems = planProblems(plan);
   if (problems.length > 0) throw new TypeError(`invalid VM plan:\n  ${problems.join('\n  ')}`);
-  const t: string[] = [PLAN_VERSION, String(plan.uid), String(plan.gid), plan.workdir, plan.readOnlyRoot ? '1' : '0'];
+  const t: string[] = [PLAN_VERSION, String(plan.uid), String(plan.gid), plan.workdir, plan.readOnlyRoot ? '1' : '0', String(plan.lifetimeMs)];
   t.push(String(plan.tmpfs.length), ...plan.tmpfs);
   t.push(String(plan.steps.length));
   for (const s of plan.steps) {
@@ -118,6 +121,7 @@ export function decodePlan(buf: Buffer): GuestPlan {
   const gid = num();
   const workdir = next();
   const readOnlyRoot = next() === '1';
+  const lifetimeMs = num();
   const tmpfs = list(num());
   const steps: GuestStep[] = Array.from({ length: num() }, () => {
     const name = next();
@@ -134,5 +138,5 @@ export function decodePlan(buf: Buffer): GuestPlan {
   });
   const outputs = list(num());
   if (i !== tokens.length) throw new Error('plan has trailing tokens');
-  return { uid, gid, workdir, readOnlyRoot, tmpfs, steps, outputs };
+  return { uid, gid, workdir, readOnlyRoot, lifetimeMs, tmpfs, steps, outputs };
 }

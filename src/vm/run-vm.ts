@@ -102,6 +102,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_TMPFS = ['/tmp', '/out'];
 /** Unix socket paths are limited to 108 bytes (sun_path). */
 const MAX_SOCKET_PATH = 107;
+/** The guest's own deadline trails the host's wall clock by this much, so the host's kill normally comes first. */
+const GUEST_LIFETIME_GRACE_MS = 10_000;
 /** After DONE the guest only syncs and powers off. */
 const POWEROFF_GRACE_MS = 30_000;
 /** After QEMU exits, its socket closes at once; this only bounds a pathological case. */
@@ -207,6 +209,7 @@ function toPlan(req: VmRunRequest): GuestPlan {
     ...user,
     workdir: req.workdir ?? '',
     readOnlyRoot: req.readOnlyRoot ?? true,
+    lifetimeMs: Number.isSafeInteger(v.timeoutMs) ? v.timeoutMs + GUEST_LIFETIME_GRACE_MS : 0,
     tmpfs: req.tmpfs ?? DEFAULT_TMPFS,
     steps: req.steps.map((s) => ({
       name: s.name,

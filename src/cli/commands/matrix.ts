@@ -8,14 +8,21 @@ import { RUN_FLAGS } from './run.js';
 export const matrixCommand = defineCommand({
   name: 'matrix',
   summary: "run the spec's matrix (or one cell of it: --cell cc=gcc,opt=-O2)",
-  usage: `usage: airlock matrix [--cell AXIS=VALUE,...] [--spec FILE] [--root DIR] [--no-cache] [--json]
+  usage: `usage: airlock matrix [--cell AXIS=VALUE,...] [--spec FILE] [--root DIR] [--no-cache] [--frozen] [--offline] [--json]
 
 Runs the matrix environment once per cell (GitHub Actions' strategy.matrix
 semantics), maxParallel at a time, replaying cells whose cache key is unchanged.
 --cell runs only the cells matching every given axis value.
 
 ${RUN_FLAGS}`,
-  options: { cell: { type: 'string' }, spec: { type: 'string' }, root: { type: 'string' }, 'no-cache': { type: 'boolean', default: false } },
+  options: {
+    cell: { type: 'string' },
+    spec: { type: 'string' },
+    root: { type: 'string' },
+    'no-cache': { type: 'boolean', default: false },
+    frozen: { type: 'boolean', default: false },
+    offline: { type: 'boolean', default: false },
+  },
   async body(ctx) {
     const loaded = await loadSpec((ctx.values.spec as string | undefined) ?? 'airlock.yaml');
     const matrixEnv = loaded.spec.matrix?.environment;
@@ -26,6 +33,7 @@ ${RUN_FLAGS}`,
       environments: [matrixEnv],
       ...(ctx.values.cell ? { cells: parseCellSelector(ctx.values.cell as string) } : {}),
       noCache: ctx.values['no-cache'] === true,
+      fetch: { frozen: ctx.values.frozen === true, offline: ctx.values.offline === true },
       reporter: ctx.reporter,
     });
     ctx.result(flowJson(flow), flowSummary(flow));

@@ -4,12 +4,14 @@ import { flowJson, flowSummary, runVerifyReport } from '../run-flow.js';
 export const RUN_FLAGS = `  --spec FILE     the spec (default ./airlock.yaml); relative paths in it resolve against its folder
   --root DIR      workspace holding artifacts/, proofs/, locks/ (default: AIRLOCK_ROOT or the current directory)
   --no-cache      build without the engine's layer cache and run every cell (ignore the action cache)
+  --frozen        refuse inputs not pinned by sha256 (in the spec or locks/inputs.lock.json)
+  --offline       fetch nothing: every input must already be in the CAS
   --json          one JSON event per line on stdout, ending with a result object`;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'build and run environments of a spec, sealed, and seal a signed bundle',
-  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--json]
+  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--frozen] [--offline] [--json]
 
 Builds the spec's images (network none), runs each selected environment (default:
 all; a matrix environment once per cell, in parallel) in hardened cells, seals
@@ -17,7 +19,13 @@ proofs/<run-id>/, verifies it, and writes junit.xml and report.html next to it.
 Exit 0 only when every expectation held.
 
 ${RUN_FLAGS}`,
-  options: { spec: { type: 'string' }, root: { type: 'string' }, 'no-cache': { type: 'boolean', default: false } },
+  options: {
+    spec: { type: 'string' },
+    root: { type: 'string' },
+    'no-cache': { type: 'boolean', default: false },
+    frozen: { type: 'boolean', default: false },
+    offline: { type: 'boolean', default: false },
+  },
   allowPositionals: true,
   async body(ctx) {
     const flow = await runVerifyReport({
@@ -25,6 +33,7 @@ ${RUN_FLAGS}`,
       ...(ctx.values.root ? { root: ctx.values.root as string } : {}),
       environments: ctx.positionals,
       noCache: ctx.values['no-cache'] === true,
+      fetch: { frozen: ctx.values.frozen === true, offline: ctx.values.offline === true },
       reporter: ctx.reporter,
     });
     ctx.result(flowJson(flow), flowSummary(flow));

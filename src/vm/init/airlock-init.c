@@ -230,6 +230,7 @@ struct plan {
   gid_t gid;
   const char *workdir;
   int readonly_root;
+  uint32_t lifetime_ms;
   unsigned ntmpfs;
   const char **tmpfs;
   unsigned nsteps;
@@ -272,6 +273,7 @@ static void parse_plan(char *buf, uint32_t len, struct plan *p) {
   p->gid = (gid_t)num(0xfffffffeUL);
   p->workdir = tok();
   p->readonly_root = strcmp(tok(), "1") == 0;
+  p->lifetime_ms = (uint32_t)num(0xffffffffUL);
   p->ntmpfs = (unsigned)num(4096);
   p->tmpfs = (const char **)str_list(p->ntmpfs);
   p->nsteps = (unsigned)num(0xffff);
@@ -431,6 +433,31 @@ static void prepare_root(const struct plan *p) {
   if (p->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0) {
     die("remount / read-only: %s", strerror(errno));
   }
+}
+
+/*
+ * The guest's own deadline: if the host is gone (its controller killed), nobody reads the
+ * channel and init may block forever in write(); SIGALRM interrupts that and powers off.
+ * Only async-signal-safe calls here.
+ */
+static void lifetime_over(int sig) {
+  (void)sig;
+  static const char msg[] = "airlock-init: lifetime over, powering off\n";
+  if (write(2, msg, sizeof msg - 1) < 0) {
+  }
+  kill(-1, SIGKILL);
+  sync();
+  reboot(RB_POWER_OFF);
+  _exit(1);
+}
+
+static void arm_lifetime(uint32_t ms) {
+  if (ms == 0) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = lifetime_over;
+  sigaction(SIGALRM, &sa, NULL);
+  alarm((ms + 999) / 1000);
 }
 
 /* ---------- running things ---------- */
@@ -606,6 +633,7 @@ int main(void) {
   char *plan_buf = read_plan(&plan_len);
   struct plan plan;
   parse_plan(plan_buf, plan_len, &plan);
+  arm_lifetime(plan.lifetime_ms);
 
   if (access(ROOTDISK_MARK, F_OK) == 0) switch_to_disk_root();
   prepare_root(&plan);
