@@ -25,7 +25,7 @@ const VALUE_PREVIEW = 80;
  */
 export function explainKeyChange(prev: CacheKeyInputs | undefined, next: CacheKeyInputs): KeyChange[] {
   if (prev === undefined) {
-    return [{ component: '*', path: '*', old: undefined, new: undefined, detail: 'no earlier cache entry for this cell (first run, or it was evicted)' }];
+    return [{ component: '*', path: '*', old: null, new: null, detail: 'no earlier cache entry for this cell (first run, or it was evicted)' }];
   }
   const a = cacheKey(prev).components;
   const b = cacheKey(next).components;
@@ -36,14 +36,15 @@ export function explainKeyChange(prev: CacheKeyInputs | undefined, next: CacheKe
     const leaves: Leaf[] = [];
     diffLeaves(prev[name], next[name], name, leaves);
     for (const leaf of leaves.slice(0, MAX_LEAVES_PER_COMPONENT)) {
-      changes.push({ component: name, path: leaf.path, old: leaf.old, new: leaf.new, detail: `${leaf.path}: ${preview(leaf.old)} -> ${preview(leaf.new)}` });
+      // null stands for "absent": changes go into transcripts, where JSON has no undefined.
+      changes.push({ component: name, path: leaf.path, old: leaf.old ?? null, new: leaf.new ?? null, detail: `${leaf.path}: ${preview(leaf.old)} -> ${preview(leaf.new)}` });
     }
     if (leaves.length > MAX_LEAVES_PER_COMPONENT) {
       changes.push({
         component: name,
         path: name,
-        old: prev[name],
-        new: next[name],
+        old: prev[name] ?? null,
+        new: next[name] ?? null,
         detail: `${name}: ${leaves.length - MAX_LEAVES_PER_COMPONENT} more changes`,
       });
     }

@@ -4,15 +4,19 @@ import type { Command } from './command.js';
 import { baseCommand } from './commands/base.js';
 import { casCommand } from './commands/cas.js';
 import { explainCommand } from './commands/explain.js';
+import { exportCommand } from './commands/export.js';
+import { fetchCommand, lockCommand } from './commands/fetch.js';
 import { gcCommand } from './commands/gc.js';
 import { keygenCommand } from './commands/keygen.js';
 import { matrixCommand } from './commands/matrix.js';
+import { replayCommand } from './commands/replay.js';
+import { reproCommand } from './commands/repro.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { smokeCommand } from './commands/smoke.js';
 import { verifyCommand } from './commands/verify.js';
 
-const COMMANDS: Command[] = [runCommand, smokeCommand, matrixCommand, explainCommand, verifyCommand, keygenCommand, baseCommand, gcCommand, casCommand, schemaCommand];
+const COMMANDS: Command[] = [runCommand, smokeCommand, matrixCommand, explainCommand, reproCommand, replayCommand, verifyCommand, exportCommand, fetchCommand, lockCommand, keygenCommand, baseCommand, gcCommand, casCommand, schemaCommand];
 
 const EXIT_TABLE = `exit codes:
   0 ok · 1 an expectation failed · 2 usage · 3 engine / base images · 4 invalid spec

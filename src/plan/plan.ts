@@ -138,8 +138,12 @@ function planCells(loaded: LoadedSpec, envNames: string[], selector: Record<stri
     }
     let combos = expandMatrix(spec.matrix);
     if (selector) combos = matchCells(combos, selector);
+    const axes = Object.keys(spec.matrix.axes);
     for (const combo of combos) {
-      const id = `${env}[${cellId(combo)}]`;
+      // A cell is known by its axis values; keys an include adds to it are settings, not identity,
+      // so changing one re-runs the same cell (and explain can say what changed).
+      const identity = axes.every((a) => a in combo) ? Object.fromEntries(axes.map((a) => [a, combo[a]])) : combo;
+      const id = `${env}[${cellId(identity)}]`;
       cells.push({
         id,
         env,

@@ -120,6 +120,7 @@ export async function runEnvironment(
           startupTimeoutMs: s.startupTimeoutMs,
         })),
         signal: ctx.signal,
+        helper: ctx.helper,
       });
       for (const svc of running) {
         transcript.append('service', { cell, ...svc });

@@ -327,7 +327,12 @@ const environmentSchema = z.strictObject({
     .meta({ description: 'Absolute container paths copied out after the steps.' }),
   policy: policyLayerSchema.optional(),
   services: z
-    .record(name('service'), serviceSchema)
+    .record(
+      string('a service name').regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
+        error: on('invalid_format', (i) => `service name ${show(i.input)} must be a DNS label: lowercase letters, digits and "-"`),
+      }),
+      serviceSchema,
+    )
     .default({})
     .meta({ description: "Service containers started healthy on the cell's internal network before the steps." }),
   isolation: z

@@ -334,6 +334,7 @@ static void load_modules(void) {
     if (fd < 0) die("open %s: %s", path, strerror(errno));
     if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST) die("load module %s: %s", names[i], strerror(errno));
     close(fd);
+    console("loaded %s", names[i]);
     free(names[i]);
   }
 }
@@ -618,8 +619,8 @@ int main(void) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   cap_last = last_cap();
 
+  console("started");
   load_modules();
-  console("modules loaded");
   open_channel();
   console("channel open");
 

@@ -1,0 +1,227 @@
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type Docker from 'dockerode';
+import { AirlockError } from '../errors.js';
+import { publicKeyFromPem, publicKeyToPem, type PublicKey, type SigningKey } from '../proof/keys.js';
+import { BUNDLE_FILES } from '../proof/manifest.js';
+import { parseTranscript } from '../proof/transcript.js';
+import {
+  casReader,
+  compareRuns,
+  diffoscopeOutputs,
+  dockerImageFiles,
+  readRunRecord,
+  renderComparison,
+  reportEntries,
+  runFacts,
+  type Comparison,
+  type ReportEntry,
+} from '../repro/compare-runs.js';
+import type { Reporter } from '../run/reporter.js';
+import { runSpec, type RunResult } from '../run/run.js';
+import { openWorkspace, type Workspace } from '../run/workspace.js';
+import { verifyBundle } from '../verify/index.js';
+import { checkBases, type BaseCheck } from './bases.js';
+import { openVerifiedBundle, recordedInputs, type OpenedBundle, type RecordedInputs } from './bundle.js';
+import { exportBundle } from './export.js';
+import { reconstructWorkspace, type Reconstruction } from './reconstruct.js';
+
+export interface ReplayOptions {
+  /** the bundle to replay: proofs/<run-id>/ or an exported copy */
+  bundleDir: string;
+  /** keys the bundle must be signed by */
+  trustedKeys: readonly PublicKey[];
+  /** CAS roots to find the bundle's blobs in, after its own blobs/ */
+  blobDirs: readonly string[];
+  /** where the replay's own bundle is kept (copied with its blobs: the replay's workspace is temporary) */
+  workspace: Workspace;
+  docker: Docker;
+  key: SigningKey;
+  reporter: Reporter;
+  signal: AbortSignal;
+  /** use the engine's layer cache (faster, less faithful). Default false: everything is rebuilt. */
+  cache?: boolean;
+  /** keep the temporary workspace (its path is in the result). Default false. */
+  keep?: boolean;
+  /** where the temporary workspace is made. Default the OS temp dir. */
+  tmpDir?: string;
+  /** attach diffoscope's report when it is installed. Default true. */
+  diffoscope?: boolean;
+}
+
+export interface InputCheck {
+  what: 'spec' | 'dockerfile' | 'context' | 'golden';
+  path: string;
+  original: string;
+  replay: string | null;
+  same: boolean;
+}
+
+export interface ReplayResult {
+  verdict: 'reproduced' | 'differs';
+  exitCode: 0 | 1;
+  original: { runId: string; bundleDir: string; keyid: string; envelopeDigest: string };
+  replay: { runId: string; bundleDir: string; verdict: RunResult['verdict']; verified: boolean; problem?: string };
+  /** where the run was reconstructed (removed afterwards unless `keep`) */
+  workspaceRoot: string;
+  kept: boolean;
+  environments: string[];
+  bases: BaseCheck[];
+  /** the replay's recorded inputs against the original's: the reconstruction was exact when all are the same */
+  inputs: InputCheck[];
+  reconstruction: { restored: Reconstruction['restored']; notes: string[] };
+  comparison: Comparison;
+  entries: ReportEntry[];
+  report: string;
+  timings: { totalMs: number; verifyMs: number; runMs: number; compareMs: number };
+}
+
+/**
+ * `airlock replay`: verifies a bundle (refusing one that does not verify), rebuilds
+ * the run from what it recorded alone — spec, Dockerfiles, build contexts, golden
+ * files, locks — in a fresh workspace at another path (nothing of the original CAS
+ * is reused), checks the base images against the recorded ones, runs it with
+ * `replayOf` (so the replay's bundle names the original), and compares exit codes,
+ * stdout/stderr and outputs with the signed ones.
+ */
+export async function replayBundle(opts: ReplayOptions): Promise<ReplayResult> {
+  const t0 = performance.now();
+  const original = await openVerifiedBundle(opts.bundleDir, opts.trustedKeys, opts.blobDirs);
+  const verifyMs = performance.now() - t0;
+  opts.reporter.event({ type: 'replay-verified', runId: original.runId, keyid: original.verification.keyid });
+  opts.reporter.info(`airlock: replay of ${original.runId} (verified, signed by ${original.verification.keyid.slice(0, 16)})`);
+
+  const base = await realpath(await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'airlock-replay-')));
+  let kept = false;
+  try {
+    const rec = await reconstructWorkspace(original.inputs, original.blobs, base);
+    const ws = await openWorkspace(rec.root);
+    let result: RunResult;
+    let tRun = 0;
+    const environments = original.statement.predicate.buildDefinition.externalParameters.environments;
+    let bases: BaseCheck[];
+    try {
+      // inputs that travelled inside the contexts go into the new CAS, where the run looks for them
+      for (const file of rec.inputFiles) await ws.cas.putFile(file);
+      bases = await checkBases(opts.docker, original.inputs.bases);
+      for (const b of bases) {
+        opts.reporter.event({ type: 'replay-base', ...b });
+        if (b.status !== 'match') opts.reporter.info(`  ${b.message}`);
+      }
+      opts.reporter.info(`  workspace ${rec.root} (${rec.restored.length} files and trees restored)`);
+      const tStart = performance.now();
+      result = await runSpec({
+        loaded: rec.loaded,
+        environments,
+        workspace: ws,
+        docker: opts.docker,
+        key: opts.key,
+        reporter: opts.reporter,
+        signal: opts.signal,
+        noCache: opts.cache !== true,
+        replayOf: { runId: original.runId, bundleDir: original.bundleDir, envelopeDigest: original.envelopeDigest },
+      });
+      tRun = performance.now() - tStart;
+      if (result.verdict === 'interrupted') throw result.error ?? new AirlockError('INTERRUPTED', 'interrupted');
+    } catch (e) {
+      ws.close();
+      throw e;
+    }
+
+    const tCompare = performance.now();
+    const replayed = await readRunRecord(result.bundleDir);
+    const blobs = { a: original.blobs, b: casReader(ws.cas) };
+    const comparison = await compareRuns(original.record, replayed, {
+      blobs,
+      ctx: { runs: [runFacts(original.record, originalRoot(original.bundleDir)), runFacts(replayed, rec.root)] },
+      logs: true,
+      imageFiles: dockerImageFiles(opts.docker, result.runId),
+    });
+    if (!comparison.reproducible && opts.diffoscope !== false) {
+      const d = await diffoscopeOutputs(comparison, blobs, ws.cas.tmpDir);
+      if (d) comparison.diffoscope = d;
+    }
+    const inputs = compareInputs(original.inputs, recordedInputs(parseTranscript(await readFile(join(result.bundleDir, BUNDLE_FILES.transcript), 'utf8')), result.bundleDir));
+    const compareMs = performance.now() - tCompare;
+
+    // The temporary workspace goes away: keep the replay's bundle, with its blobs, in the caller's proofs/.
+    const keptBundle = join(opts.workspace.proofsDir, basename(result.bundleDir));
+    await exportBundle({ bundleDir: result.bundleDir, outDir: keptBundle, blobDirs: [ws.artifactsDir] });
+    ws.close();
+    const selfKey = publicKeyFromPem(publicKeyToPem(opts.key));
+    let verified = true;
+    let problem: string | undefined;
+    try {
+      await verifyBundle({ bundleDir: keptBundle, trustedKeys: [...opts.trustedKeys, selfKey], blobDirs: [] });
+    } catch (e) {
+      verified = false;
+      problem = e instanceof AirlockError ? `[${e.code}] ${e.message}` : String(e);
+    }
+
+    const entries = reportEntries(comparison);
+    const verdict = comparison.reproducible ? 'reproduced' : 'differs';
+    const out: ReplayResult = {
+      verdict,
+      exitCode: comparison.reproducible ? 0 : 1,
+      original: { runId: original.runId, bundleDir: original.bundleDir, keyid: original.verification.keyid, envelopeDigest: original.envelopeDigest },
+      replay: { runId: result.runId, bundleDir: keptBundle, verdict: result.verdict, verified, ...(problem ? { problem } : {}) },
+      workspaceRoot: rec.root,
+      kept: opts.keep === true,
+      environments,
+      bases,
+      inputs,
+      reconstruction: { restored: rec.restored, notes: rec.notes },
+      comparison,
+      entries,
+      report: '',
+      timings: { totalMs: 0, verifyMs: Math.round(verifyMs), runMs: Math.round(tRun), compareMs: Math.round(compareMs) },
+    };
+    out.report = renderReplay(out, original);
+    await writeFile(join(keptBundle, 'replay-report.txt'), out.report);
+    await writeFile(join(keptBundle, 'replay-report.json'), `${JSON.stringify({ ...out, comparison: undefined, report: undefined }, null, 2)}\n`);
+    kept = opts.keep === true;
+    out.timings.totalMs = Math.round(performance.now() - t0);
+    return out;
+  } finally {
+    if (!kept) await rm(base, { recursive: true, force: true });
+  }
+}
+
+/** The original workspace root, when the bundle still sits in its proofs/ (for the build-path cause). */
+function originalRoot(bundleDir: string): string {
+  const parent = dirname(bundleDir);
+  return basename(parent) === 'proofs' ? dirname(parent) : '';
+}
+
+function compareInputs(a: RecordedInputs, b: RecordedInputs): InputCheck[] {
+  const out: InputCheck[] = [{ what: 'spec', path: a.spec.path, original: a.spec.digest, replay: b.spec.digest, same: a.spec.digest === b.spec.digest }];
+  const pair = <T extends { digest: string }>(what: InputCheck['what'], xs: T[], ys: T[], key: (x: T) => string) => {
+    for (const x of xs) {
+      const y = ys.find((v) => key(v) === key(x));
+      out.push({ what, path: key(x), original: x.digest, replay: y?.digest ?? null, same: y?.digest === x.digest });
+    }
+  };
+  pair('dockerfile', a.dockerfiles, b.dockerfiles, (x) => x.path);
+  pair('context', a.contexts, b.contexts, (x) => x.dir);
+  pair('golden', a.goldens, b.goldens, (x) => x.path);
+  return out;
+}
+
+function renderReplay(r: ReplayResult, original: OpenedBundle): string {
+  const lines = [
+    `airlock replay of ${r.original.runId}: ${r.verdict.toUpperCase()}`,
+    `original  ${r.original.bundleDir} (verified, signed by ${r.original.keyid}, envelope ${r.original.envelopeDigest})`,
+    `replay    ${r.replay.runId} → ${r.replay.bundleDir} (${r.replay.verdict}${r.replay.verified ? ', verified' : `, NOT verified: ${r.replay.problem}`})`,
+    `rebuilt   in ${r.workspaceRoot}${r.kept ? ' (kept)' : ' (removed)'}, environments ${r.environments.join(', ')}`,
+    '',
+    'bases',
+    ...(r.bases.length === 0 ? ['  (none recorded)'] : r.bases.map((b) => `  ${b.status === 'match' ? 'same    ' : 'DIFFERS '} ${b.message}`)),
+    'inputs (as the replay recorded them)',
+    ...r.inputs.map((i) => `  ${i.same ? 'same    ' : 'DIFFERS '} ${i.what} ${i.path}  ${i.original.slice(0, 19)}${i.same ? '' : ` vs ${i.replay?.slice(0, 19) ?? 'absent'}`}`),
+    ...r.reconstruction.notes.map((n) => `note: ${n}`),
+    '',
+    renderComparison(r.comparison, { a: `original ${original.runId}`, b: `replay ${r.replay.runId}` }).replace(/\n$/, ''),
+  ];
+  return `${lines.join('\n')}\n`;
+}

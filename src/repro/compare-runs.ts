@@ -1,0 +1,621 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import type { OutputEntry } from '../archive/extract.js';
+import { normalizeEntryPath } from '../archive/paths.js';
+import { parseRootfsListing, type RootfsRecord } from '../archive/rootfs.js';
+import { forEachTarEntry } from '../archive/tar-read.js';
+import { isNotFound } from '../engine/client.js';
+import { runLabels } from '../engine/labels.js';
+import { measureImage } from '../engine/measure.js';
+import { DEFAULT_HOSTNAME, type Variation } from '../engine/variation.js';
+import { AirlockError } from '../errors.js';
+import { BUNDLE_FILES } from '../proof/manifest.js';
+import { parseTranscript, type TranscriptEvent } from '../proof/transcript.js';
+import type { Cas } from '../store/cas.js';
+import { digestHex, type Digest } from '../util/digest.js';
+import { diffoscopeReport } from './diffoscope.js';
+import { renderDiffText } from './render.js';
+import { diffTrees } from './tree.js';
+import type { CauseKind, DiffContext, DiffEntry, FileSide, RunFacts } from './types.js';
+import { ianaZone } from './variations.js';
+
+/**
+ * Two sealed runs of one spec, compared from what their bundles recorded: images by
+ * normalized rootfs digest (and with `strict` by a listing with mtimes), cells by status
+ * and exit codes (and with `logs` by stdout/stderr digests), outputs bit for bit. Where
+ * they differ, `diffTrees` says what differs and the likely cause. Used by `repro`
+ * (run 1 against each later run) and `replay` (the signed run against its replay).
+ */
+
+export interface BlobRef {
+  digest: Digest;
+  size: number;
+}
+
+/** Where one side's bytes are: a CAS, or a bundle's blobs/ and CAS roots. */
+export interface BlobReader {
+  read(digest: Digest): Promise<Buffer>;
+}
+
+export function casReader(cas: Cas): BlobReader {
+  return { read: (d) => cas.readBytes(d) };
+}
+
+/** Reads `<root>/blobs/sha256/<hex>` from the first root that has it. */
+export function rootsReader(roots: readonly string[]): BlobReader {
+  return {
+    async read(d) {
+      for (const root of roots) {
+        const path = join(root, 'blobs', 'sha256', digestHex(d));
+        const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined;
+          throw e;
+        });
+        if (bytes !== undefined) return bytes;
+      }
+      throw new AirlockError('BLOB_MISSING', `blob ${d} is in none of: ${roots.join(', ')}`, { details: { digest: d, roots } });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- what a bundle recorded
+
+export interface ImageRecord {
+  /** the variant key (`<image>@<args hash>`) */
+  key: string;
+  name: string;
+  imageId: string;
+  rootfsDigest: Digest;
+  /** the rootfs listing (JSON Lines) */
+  listing?: BlobRef;
+}
+
+export interface StepRecord {
+  name: string;
+  verdict: string;
+  exitCode: number | null;
+  stdout?: BlobRef;
+  stderr?: BlobRef;
+}
+
+export interface CellRecord {
+  id: string;
+  env: string;
+  status: string;
+  /** why the cell ended in error, when it did */
+  error?: string;
+  steps: StepRecord[];
+  /** what each declared output path held */
+  outputs: { path: string; entries: OutputEntry[] }[];
+}
+
+export interface RunRecord {
+  runId: string;
+  startedAt: Date;
+  finishedAt: Date;
+  images: ImageRecord[];
+  cells: CellRecord[];
+  /** what the run varied (repro), as its environment event recorded */
+  variation?: Variation;
+  /** the user each cell's container ran as, by cell */
+  users: Record<string, string>;
+}
+
+/** A run as its transcript recorded it; `meta` gives start and end (the statement's, else the first and last events'). */
+export function runRecordFromEvents(runId: string, events: readonly TranscriptEvent[], meta?: { startedOn: string; finishedOn: string }): RunRecord {
+  const images: ImageRecord[] = [];
+  const cells = new Map<string, CellRecord>();
+  const users: Record<string, string> = {};
+  let variation: Variation | undefined;
+  for (const e of events) {
+    const d = e.data as Record<string, unknown>;
+    if (e.phase === 'environment' && isObject(d.variation)) variation = d.variation as Variation;
+    if (e.phase === 'image' && typeof d.variant === 'string') {
+      images.push({
+        key: d.variant,
+        name: String(d.image),
+        imageId: String(d.imageId),
+        rootfsDigest: d.rootfsDigest as Digest,
+        ...(isBlobRef(d.listing) ? { listing: d.listing } : {}),
+      });
+    }
+    if (e.phase === 'container' && typeof d.env === 'string' && typeof d.user === 'string') {
+      users[d.env] = isObject(d.variation) && typeof d.variation.user === 'string' ? d.variation.user : d.user;
+    }
+    if (e.phase === 'cell' && typeof d.cell === 'string') {
+      if (d.state === 'started') cells.set(d.cell, { id: d.cell, env: String(d.env), status: 'started', steps: [], outputs: [] });
+      if (d.state === 'finished') {
+        const cell = cells.get(d.cell) ?? { id: d.cell, env: d.cell, status: 'started', steps: [], outputs: [] };
+        cell.status = String(d.status);
+        if (isObject(d.error) && typeof d.error.message === 'string') cell.error = `[${String(d.error.code)}] ${d.error.message}`;
+        if (Array.isArray(d.steps)) cell.steps = (d.steps as Record<string, unknown>[]).map(stepRecord);
+        if (Array.isArray(d.outputs)) cell.outputs = d.outputs as CellRecord['outputs'];
+        cells.set(d.cell, cell);
+      }
+    }
+  }
+  const first = events[0]?.time;
+  const last = events.at(-1)?.time;
+  return {
+    runId,
+    startedAt: new Date(meta?.startedOn ?? first ?? 0),
+    finishedAt: new Date(meta?.finishedOn ?? last ?? 0),
+    images,
+    cells: [...cells.values()],
+    ...(variation ? { variation } : {}),
+    users,
+  };
+}
+
+/** Reads a bundle's transcript and the run times of its statement (without verifying: callers verify first). */
+export async function readRunRecord(bundleDir: string): Promise<RunRecord> {
+  const events = parseTranscript(await readFile(join(bundleDir, BUNDLE_FILES.transcript), 'utf8'));
+  const statement = JSON.parse(await readFile(join(bundleDir, BUNDLE_FILES.statement), 'utf8')) as {
+    predicate?: { runDetails?: { metadata?: { invocationId?: string; startedOn?: string; finishedOn?: string } } };
+  };
+  const meta = statement.predicate?.runDetails?.metadata;
+  const runId = meta?.invocationId ?? bundleDir;
+  return runRecordFromEvents(runId, events, meta?.startedOn && meta.finishedOn ? { startedOn: meta.startedOn, finishedOn: meta.finishedOn } : undefined);
+}
+
+/** What the cause finder needs to know about the run that made one side. */
+export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
+  const v = r.variation;
+  const user = v?.user ?? Object.values(r.users)[0] ?? '';
+  return {
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    hostname: v?.hostname ?? DEFAULT_HOSTNAME,
+    buildPath: v?.workdir ?? buildPath,
+    user: user.split(':')[0] ?? '',
+    locale: v?.locale ?? '',
+    tz: ianaZone(v?.tz),
+  };
+}
+
+function stepRecord(s: Record<string, unknown>): StepRecord {
+  return {
+    name: String(s.name),
+    verdict: String(s.verdict),
+    exitCode: typeof s.exitCode === 'number' ? s.exitCode : null,
+    ...(isBlobRef(s.stdout) ? { stdout: s.stdout } : {}),
+    ...(isBlobRef(s.stderr) ? { stderr: s.stderr } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- reading images
+
+/** Files of an image by path (normalized, relative), for showing how two rootfs differ. */
+export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promise<{ files: Map<string, Buffer>; note?: string }>;
+
+/**
+ * Exports a created (never started) container of the image and keeps the wanted regular
+ * files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
+ */
+export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
+  return async (imageId, paths) => {
+    const files = new Map<string, Buffer>();
+    if (paths.size === 0) return { files };
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({ Image: imageId, Entrypoint: ['/nonexistent'], Labels: runLabels(runId, 'measure'), NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
+    } catch (e) {
+      if (isNotFound(e)) return { files, note: `image ${imageId.slice(0, 19)} is not in this engine: contents compared by digest only` };
+      throw e;
+    }
+    let total = 0;
+    let skipped = 0;
+    try {
+      const tar = (await container.export()) as unknown as Readable;
+      await forEachTarEntry(tar, async (header, body) => {
+        const path = normalizeEntryPath(header.name);
+        if (!paths.has(path) || (header.type !== 'file' && header.type !== 'contiguous-file')) return;
+        if (total + (header.size ?? 0) > maxBytes) {
+          skipped++;
+          return;
+        }
+        const chunks: Buffer[] = [];
+        for await (const c of body) chunks.push(c);
+        const buf = Buffer.concat(chunks);
+        total += buf.length;
+        files.set(path, buf);
+      });
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+    return { files, ...(skipped > 0 ? { note: `${skipped} files not read (over ${maxBytes} bytes in all): compared by digest only` } : {}) };
+  };
+}
+
+/** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
+export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;
+
+export function dockerStrictMeasure(docker: Docker, runId: string): StrictMeasure {
+  return async (imageId) => {
+    try {
+      const m = await measureImage(docker, imageId, runId, { strict: true });
+      return { digest: m.digest, listing: m.listing };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+}
+
+// ---------------------------------------------------------------- comparing
+
+export interface ImageComparison {
+  key: string;
+  name: string;
+  a: { imageId: string; rootfsDigest: Digest } | null;
+  b: { imageId: string; rootfsDigest: Digest } | null;
+  same: boolean;
+  /** with `strict`: the digests of listings that include mtimes */
+  strict?: { a: Digest | null; b: Digest | null; same: boolean };
+  differences: DiffEntry[];
+  note?: string;
+}
+
+export interface StepComparison {
+  cell: string;
+  step: string;
+  a: StepRecord | null;
+  b: StepRecord | null;
+  /** what differs: the exit code, and with `logs` the stdout and stderr */
+  differs: ('missing' | 'exit' | 'stdout' | 'stderr')[];
+}
+
+export interface CellComparison {
+  cell: string;
+  /** the status on each side (null: the cell did not run there) */
+  a: string | null;
+  b: string | null;
+  same: boolean;
+  /** the error a side ended in, when it did */
+  errors?: { a?: string; b?: string };
+}
+
+export interface OutputComparison {
+  /** subject name: `<cell><output path>/<file>` */
+  path: string;
+  a: (BlobRef & { mode: number }) | null;
+  b: (BlobRef & { mode: number }) | null;
+  /** same content (and, with `strict`, same mode) */
+  same: boolean;
+}
+
+export interface Comparison {
+  a: string;
+  b: string;
+  reproducible: boolean;
+  strict: boolean;
+  images: ImageComparison[];
+  cells: CellComparison[];
+  steps: StepComparison[];
+  outputs: OutputComparison[];
+  /** what diffTrees said about the outputs (subject names as paths) */
+  outputDifferences: DiffEntry[];
+  /** with `logs`: what diffTrees said about differing stdout/stderr (`<cell>/<step>/stdout`) */
+  logDifferences: DiffEntry[];
+  /** what was not a difference but is worth knowing (modes outside strict, unread contents) */
+  notes: string[];
+  /** diffoscope's report on the differing outputs, when it is installed */
+  diffoscope?: string;
+}
+
+export interface CompareOptions {
+  blobs: { a: BlobReader; b: BlobReader };
+  ctx: DiffContext;
+  /** images also by mtimes; output modes count. Default false. */
+  strict?: boolean;
+  /** compare stdout/stderr digests of every step. Default false. */
+  logs?: boolean;
+  /** contents of image files, to show how two rootfs differ (else compared by digest only) */
+  imageFiles?: ImageFiles;
+  /** needed by `strict` */
+  measureStrict?: StrictMeasure;
+}
+
+export async function compareRuns(a: RunRecord, b: RunRecord, opts: CompareOptions): Promise<Comparison> {
+  const strict = opts.strict ?? false;
+  const notes: string[] = [];
+  const images = await compareImages(a, b, opts, strict);
+  const { cells, steps } = compareCells(a, b, opts.logs ?? false);
+  const outputs = await compareOutputs(a, b, opts, strict, notes);
+  const logDifferences = opts.logs ? await diffLogs(steps, opts) : [];
+  const reproducible =
+    images.every((i) => i.same) && cells.every((c) => c.same) && steps.every((s) => s.differs.length === 0) && outputs.differences.length === 0;
+  return {
+    a: a.runId,
+    b: b.runId,
+    reproducible,
+    strict,
+    images,
+    cells,
+    steps,
+    outputs: outputs.table,
+    outputDifferences: outputs.differences,
+    logDifferences,
+    notes: [...notes, ...images.flatMap((i) => (i.note ? [`image ${i.key}: ${i.note}`] : []))],
+  };
+}
+
+async function compareImages(a: RunRecord, b: RunRecord, opts: CompareOptions, strict: boolean): Promise<ImageComparison[]> {
+  const keys = [...new Set([...a.images, ...b.images].map((i) => i.key))].sort();
+  const out: ImageComparison[] = [];
+  for (const key of keys) {
+    const x = a.images.find((i) => i.key === key);
+    const y = b.images.find((i) => i.key === key);
+    const side = (i: ImageRecord | undefined) => (i ? { imageId: i.imageId, rootfsDigest: i.rootfsDigest } : null);
+    const c: ImageComparison = { key, name: (x ?? y)!.name, a: side(x), b: side(y), same: false, differences: [] };
+    out.push(c);
+    if (!x || !y) {
+      c.note = `built only in ${x ? 'a' : 'b'}`;
+      continue;
+    }
+    c.same = x.rootfsDigest === y.rootfsDigest;
+    let listings: [Buffer | undefined, Buffer | undefined] | undefined;
+    if (strict) {
+      if (!opts.measureStrict) throw new TypeError('Expected `measureStrict` with `strict`');
+      const [ma, mb] = [await opts.measureStrict(x.imageId), await opts.measureStrict(y.imageId)];
+      c.strict = { a: ma?.digest ?? null, b: mb?.digest ?? null, same: ma !== undefined && mb !== undefined && ma.digest === mb.digest };
+      if (!ma || !mb) c.note = 'an image is no longer in the engine: mtimes not compared';
+      c.same &&= c.strict.same;
+      if (!c.same && ma && mb) listings = [ma.listing, mb.listing];
+    }
+    if (c.same) continue;
+    listings ??= [x.listing ? await opts.blobs.a.read(x.listing.digest) : undefined, y.listing ? await opts.blobs.b.read(y.listing.digest) : undefined];
+    if (listings[0] === undefined || listings[1] === undefined) {
+      c.note = 'a rootfs listing was not recorded: the paths that differ are unknown';
+      continue;
+    }
+    const ra = parseRootfsListing(listings[0]);
+    const rb = parseRootfsListing(listings[1]);
+    const contentPaths = differingFiles(ra, rb);
+    const [fa, fb] = opts.imageFiles ? await Promise.all([opts.imageFiles(x.imageId, contentPaths), opts.imageFiles(y.imageId, contentPaths)]) : [undefined, undefined];
+    const noteParts = [fa?.note, fb?.note].filter((n): n is string => n !== undefined);
+    if (!opts.imageFiles && contentPaths.size > 0) noteParts.push('image contents not read: files compared by digest only');
+    if (noteParts.length > 0) c.note = [...new Set(noteParts)].join('; ');
+    c.differences = await diffTrees(ra.map((r) => rootfsSide(r, fa?.files, strict)), rb.map((r) => rootfsSide(r, fb?.files, strict)), opts.ctx, { strictMtime: strict });
+  }
+  return out;
+}
+
+/** Regular files on both sides whose contents differ: the only ones worth reading. */
+function differingFiles(a: readonly RootfsRecord[], b: readonly RootfsRecord[]): Set<string> {
+  const byPath = new Map(b.map((r) => [r.path, r]));
+  const out = new Set<string>();
+  for (const r of a) {
+    const o = byPath.get(r.path);
+    if (r.type === 'file' && o?.type === 'file' && r.sha256 !== o.sha256) out.add(r.path);
+  }
+  return out;
+}
+
+function rootfsSide(r: RootfsRecord, files: Map<string, Buffer> | undefined, strict: boolean): FileSide {
+  const type: FileSide['type'] = r.type === 'file' || r.type === 'dir' || r.type === 'symlink' || r.type === 'hardlink' ? r.type : 'other';
+  const bytes = files?.get(r.path);
+  return {
+    path: r.path,
+    type,
+    mode: Number.parseInt(r.mode, 8),
+    uid: r.uid,
+    gid: r.gid,
+    ...(r.size !== undefined ? { size: r.size } : {}),
+    ...(r.sha256 !== undefined ? { digest: `sha256:${r.sha256}` as Digest } : {}),
+    ...(r.target !== undefined ? { target: r.target } : {}),
+    ...(strict && r.mtime !== undefined ? { mtime: r.mtime } : {}),
+    ...(bytes !== undefined ? { read: async () => bytes } : {}),
+  };
+}
+
+const PASSING = new Set(['passed', 'cached']);
+
+function compareCells(a: RunRecord, b: RunRecord, logs: boolean): { cells: CellComparison[]; steps: StepComparison[] } {
+  const ids = [...new Set([...a.cells, ...b.cells].map((c) => c.id))];
+  const cells: CellComparison[] = [];
+  const steps: StepComparison[] = [];
+  for (const id of ids) {
+    const x = a.cells.find((c) => c.id === id);
+    const y = b.cells.find((c) => c.id === id);
+    const same = x !== undefined && y !== undefined && (x.status === y.status || (PASSING.has(x.status) && PASSING.has(y.status)));
+    const errors = { ...(x?.error ? { a: x.error } : {}), ...(y?.error ? { b: y.error } : {}) };
+    cells.push({ cell: id, a: x?.status ?? null, b: y?.status ?? null, same, ...(Object.keys(errors).length > 0 ? { errors } : {}) });
+    const names = [...new Set([...(x?.steps ?? []), ...(y?.steps ?? [])].map((s) => s.name))];
+    for (const name of names) {
+      const sa = x?.steps.find((s) => s.name === name) ?? null;
+      const sb = y?.steps.find((s) => s.name === name) ?? null;
+      const differs: StepComparison['differs'] = [];
+      if (!sa || !sb) differs.push('missing');
+      else {
+        if (sa.exitCode !== sb.exitCode) differs.push('exit');
+        if (logs && sa.stdout?.digest !== sb.stdout?.digest) differs.push('stdout');
+        if (logs && sa.stderr?.digest !== sb.stderr?.digest) differs.push('stderr');
+      }
+      steps.push({ cell: id, step: name, a: sa, b: sb, differs });
+    }
+  }
+  return { cells, steps };
+}
+
+function outputSides(r: RunRecord, reader: BlobReader, strict: boolean): FileSide[] {
+  return r.cells.flatMap((cell) =>
+    cell.outputs.flatMap((set) =>
+      set.entries
+        .filter((e) => e.path !== '')
+        .map((e): FileSide => ({
+          path: `${cell.id}${posix.join(set.path, e.path)}`,
+          type: e.type === 'file' || e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink' ? e.type : 'other',
+          ...(strict ? { mode: e.mode } : {}),
+          ...(e.type === 'file' ? { size: e.size } : {}),
+          ...(e.digest !== undefined ? { digest: e.digest } : {}),
+          ...(e.target !== undefined ? { target: e.target } : {}),
+          ...(e.type === 'file' && e.digest !== undefined ? { read: () => reader.read(e.digest!) } : {}),
+        })),
+    ),
+  );
+}
+
+async function compareOutputs(a: RunRecord, b: RunRecord, opts: CompareOptions, strict: boolean, notes: string[]): Promise<{ table: OutputComparison[]; differences: DiffEntry[] }> {
+  const sa = outputSides(a, opts.blobs.a, strict);
+  const sb = outputSides(b, opts.blobs.b, strict);
+  const differences = await diffTrees(sa, sb, opts.ctx, { strictMtime: false });
+  const modes = (r: RunRecord) => new Map(r.cells.flatMap((c) => c.outputs.flatMap((s) => s.entries.map((e) => [`${c.id}${posix.join(s.path, e.path)}`, e.mode] as const))));
+  const [ma, mb] = [modes(a), modes(b)];
+  const byPath = (xs: FileSide[]) => new Map(xs.filter((x) => x.type === 'file').map((x) => [x.path, x]));
+  const [fa, fb] = [byPath(sa), byPath(sb)];
+  const table: OutputComparison[] = [...new Set([...fa.keys(), ...fb.keys()])].sort().map((path) => {
+    const side = (f: FileSide | undefined, m: Map<string, number>) => (f?.digest !== undefined ? { digest: f.digest, size: f.size ?? 0, mode: m.get(path) ?? 0 } : null);
+    const x = side(fa.get(path), ma);
+    const y = side(fb.get(path), mb);
+    return { path, a: x, b: y, same: x !== null && y !== null && x.digest === y.digest && (!strict || x.mode === y.mode) };
+  });
+  if (!strict) {
+    const moved = [...ma].filter(([p, m]) => mb.has(p) && mb.get(p) !== m);
+    if (moved.length > 0) {
+      const list = moved.slice(0, 5).map(([p, m]) => `${p} ${octal(m)} vs ${octal(mb.get(p)!)}`);
+      notes.push(`output modes differ (not counted without --strict; a umask?): ${list.join(', ')}${moved.length > 5 ? `, and ${moved.length - 5} more` : ''}`);
+    }
+  }
+  return { table, differences };
+}
+
+async function diffLogs(steps: readonly StepComparison[], opts: CompareOptions): Promise<DiffEntry[]> {
+  const side = (s: StepComparison, which: 'a' | 'b', stream: 'stdout' | 'stderr', reader: BlobReader): FileSide[] => {
+    const ref = s[which]?.[stream];
+    return ref ? [{ path: `${s.cell}/${s.step}/${stream}`, type: 'file', size: ref.size, digest: ref.digest, read: () => reader.read(ref.digest) }] : [];
+  };
+  const differing = steps.filter((s) => s.differs.includes('stdout') || s.differs.includes('stderr'));
+  const sa = differing.flatMap((s) => (['stdout', 'stderr'] as const).flatMap((st) => side(s, 'a', st, opts.blobs.a)));
+  const sb = differing.flatMap((s) => (['stdout', 'stderr'] as const).flatMap((st) => side(s, 'b', st, opts.blobs.b)));
+  return diffTrees(sa, sb, opts.ctx);
+}
+
+/**
+ * diffoscope on the differing output files (each side written to a temp tree), when
+ * diffoscope is installed; undefined otherwise or when nothing differs.
+ */
+export async function diffoscopeOutputs(c: Comparison, blobs: { a: BlobReader; b: BlobReader }, tmpDir: string): Promise<string | undefined> {
+  const differing = c.outputs.filter((o) => !o.same);
+  if (differing.length === 0) return undefined;
+  const root = join(tmpDir, `diffoscope-${process.pid}-${Date.now()}`);
+  try {
+    for (const o of differing) {
+      for (const [side, ref, reader] of [['a', o.a, blobs.a], ['b', o.b, blobs.b]] as const) {
+        if (ref === null) continue;
+        const file = join(root, side, o.path);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, await reader.read(ref.digest));
+      }
+    }
+    await mkdir(join(root, 'a'), { recursive: true });
+    await mkdir(join(root, 'b'), { recursive: true });
+    return await diffoscopeReport(join(root, 'a'), join(root, 'b'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- reporting
+
+/** One differing path, for `--json`: where, what differs, the likely cause and its evidence. */
+export interface ReportEntry {
+  scope: 'image' | 'output' | 'log' | 'step' | 'cell';
+  /** the image key, for scope image */
+  image?: string;
+  path: string;
+  differs: string[];
+  cause?: CauseKind;
+  evidence?: string;
+  note?: string;
+  /** archive members that differ, each with its own cause */
+  members?: ReportEntry[];
+}
+
+export function reportEntries(c: Comparison): ReportEntry[] {
+  const fromDiff = (scope: ReportEntry['scope'], e: DiffEntry, image?: string): ReportEntry => ({
+    scope,
+    ...(image ? { image } : {}),
+    path: e.path,
+    differs: e.differs,
+    ...(e.likelyCause ? { cause: e.likelyCause.cause, evidence: e.likelyCause.evidence } : {}),
+    ...(e.note ? { note: e.note } : {}),
+    ...(e.members && e.members.length > 0 ? { members: e.members.map((m) => fromDiff(scope, m, image)) } : {}),
+  });
+  return [
+    ...c.cells
+      .filter((x) => !x.same)
+      .map((x): ReportEntry => ({
+        scope: 'cell',
+        path: x.cell,
+        differs: ['status'],
+        evidence: `${x.a ?? 'absent'}${x.errors?.a ? ` (${x.errors.a})` : ''} vs ${x.b ?? 'absent'}${x.errors?.b ? ` (${x.errors.b})` : ''}`,
+      })),
+    ...c.steps
+      .filter((s) => s.differs.includes('exit') || s.differs.includes('missing'))
+      .map((s): ReportEntry => ({ scope: 'step', path: `${s.cell}/${s.step}`, differs: s.differs, evidence: `exit ${s.a?.exitCode ?? 'absent'} vs ${s.b?.exitCode ?? 'absent'}` })),
+    ...c.images.flatMap((i) =>
+      i.differences.length > 0
+        ? i.differences.map((e) => fromDiff('image', e, i.key))
+        : i.same
+          ? []
+          : [{ scope: 'image' as const, image: i.key, path: '/', differs: ['rootfs'], evidence: `${i.a?.rootfsDigest ?? 'absent'} vs ${i.b?.rootfsDigest ?? 'absent'}`, ...(i.note ? { note: i.note } : {}) }],
+    ),
+    ...c.outputDifferences.map((e) => fromDiff('output', e)),
+    ...c.logDifferences.map((e) => fromDiff('log', e)),
+  ];
+}
+
+const mark = (same: boolean) => (same ? 'same    ' : 'DIFFERS ');
+const short = (d: string | null | undefined) => (d ? d.slice(0, 19) : 'absent');
+
+/** The comparison for people: tables of images, cells and outputs, then each difference with its likely cause. */
+export function renderComparison(c: Comparison, labels: { a: string; b: string }): string {
+  const lines = [`${labels.a} vs ${labels.b}: ${c.reproducible ? 'REPRODUCIBLE' : 'NOT REPRODUCIBLE'}`];
+  if (c.images.length > 0) lines.push('images (normalized rootfs digest' + (c.strict ? ', and with mtimes' : '') + ')');
+  for (const i of c.images) {
+    const digests = i.a?.rootfsDigest === i.b?.rootfsDigest ? short(i.a?.rootfsDigest) : `${short(i.a?.rootfsDigest)} vs ${short(i.b?.rootfsDigest)}`;
+    const strict = i.strict ? (i.strict.same ? ', mtimes same' : `, mtimes: ${short(i.strict.a)} vs ${short(i.strict.b)}`) : '';
+    lines.push(`  ${mark(i.same)} ${i.key}  ${digests}${strict}`);
+  }
+  if (c.cells.length > 0) lines.push('cells');
+  for (const cell of c.cells) {
+    const steps = c.steps.filter((s) => s.cell === cell.cell);
+    const bad = steps.filter((s) => s.differs.length > 0);
+    const detail = bad.length === 0 ? `${steps.length} steps, same exit codes` : bad.map((s) => `${s.step}: ${s.differs.join('+')} (exit ${s.a?.exitCode ?? '-'} vs ${s.b?.exitCode ?? '-'})`).join('; ');
+    lines.push(`  ${mark(cell.same && bad.length === 0)} ${cell.cell}  ${cell.a ?? 'absent'} vs ${cell.b ?? 'absent'}; ${detail}`);
+    if (cell.errors?.a) lines.push(`           a: ${cell.errors.a}`);
+    if (cell.errors?.b) lines.push(`           b: ${cell.errors.b}`);
+  }
+  if (c.outputs.length > 0) lines.push('outputs (bit for bit' + (c.strict ? ', and modes' : '') + ')');
+  for (const o of c.outputs) {
+    const digests = o.a?.digest === o.b?.digest ? short(o.a?.digest) : `${short(o.a?.digest)} vs ${short(o.b?.digest)}`;
+    lines.push(`  ${mark(o.same)} ${o.path}  ${digests}`);
+  }
+  for (const n of c.notes) lines.push(`note: ${n}`);
+  for (const i of c.images.filter((x) => x.differences.length > 0)) {
+    lines.push('', `differences in image ${i.key}:`, ...indent(renderDiffText(i.differences)));
+  }
+  if (c.outputDifferences.length > 0) lines.push('', 'differences in outputs:', ...indent(renderDiffText(c.outputDifferences)));
+  if (c.logDifferences.length > 0) lines.push('', 'differences in step logs:', ...indent(renderDiffText(c.logDifferences)));
+  if (c.diffoscope) lines.push('', 'diffoscope:', ...indent(c.diffoscope));
+  return `${lines.join('\n')}\n`;
+}
+
+function indent(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n').map((l) => (l === '' ? '' : `  ${l}`));
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isBlobRef(v: unknown): v is BlobRef {
+  return isObject(v) && typeof v.digest === 'string' && v.digest.startsWith('sha256:') && typeof v.size === 'number';
+}
