@@ -93,99 +93,109 @@ export async function replayBundle(opts: ReplayOptions): Promise<ReplayResult> {
   opts.reporter.info(`airlock: replay of ${original.runId} (verified, signed by ${original.verification.keyid.slice(0, 16)})`);
 
   const base = await realpath(await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'airlock-replay-')));
-  let kept = false;
   try {
     const rec = await reconstructWorkspace(original.inputs, original.blobs, base);
     const ws = await openWorkspace(rec.root);
-    let result: RunResult;
-    let tRun = 0;
-    const environments = original.statement.predicate.buildDefinition.externalParameters.environments;
-    let bases: BaseCheck[];
+    let rerun: Rerun;
     try {
-      // inputs that travelled inside the contexts go into the new CAS, where the run looks for them
-      for (const file of rec.inputFiles) await ws.cas.putFile(file);
-      bases = await checkBases(opts.docker, original.inputs.bases);
-      for (const b of bases) {
-        opts.reporter.event({ type: 'replay-base', ...b });
-        if (b.status !== 'match') opts.reporter.info(`  ${b.message}`);
-      }
-      opts.reporter.info(`  workspace ${rec.root} (${rec.restored.length} files and trees restored)`);
-      const tStart = performance.now();
-      result = await runSpec({
-        loaded: rec.loaded,
-        environments,
-        workspace: ws,
-        docker: opts.docker,
-        key: opts.key,
-        reporter: opts.reporter,
-        signal: opts.signal,
-        noCache: opts.cache !== true,
-        replayOf: { runId: original.runId, bundleDir: original.bundleDir, envelopeDigest: original.envelopeDigest },
-      });
-      tRun = performance.now() - tStart;
-      if (result.verdict === 'interrupted') throw result.error ?? new AirlockError('INTERRUPTED', 'interrupted');
-    } catch (e) {
+      rerun = await rerunAndCompare(original, rec, ws, opts);
+    } finally {
       ws.close();
-      throw e;
     }
-
-    const tCompare = performance.now();
-    const replayed = await readRunRecord(result.bundleDir);
-    const blobs = { a: original.blobs, b: casReader(ws.cas) };
-    const comparison = await compareRuns(original.record, replayed, {
-      blobs,
-      ctx: { runs: [runFacts(original.record, originalRoot(original.bundleDir)), runFacts(replayed, rec.root)] },
-      logs: true,
-      imageFiles: dockerImageFiles(opts.docker, result.runId),
-    });
-    if (!comparison.reproducible && opts.diffoscope !== false) {
-      const d = await diffoscopeOutputs(comparison, blobs, ws.cas.tmpDir);
-      if (d) comparison.diffoscope = d;
-    }
-    const inputs = compareInputs(original.inputs, recordedInputs(parseTranscript(await readFile(join(result.bundleDir, BUNDLE_FILES.transcript), 'utf8')), result.bundleDir));
-    const compareMs = performance.now() - tCompare;
-
-    // The temporary workspace goes away: keep the replay's bundle, with its blobs, in the caller's proofs/.
-    const keptBundle = join(opts.workspace.proofsDir, basename(result.bundleDir));
-    await exportBundle({ bundleDir: result.bundleDir, outDir: keptBundle, blobDirs: [ws.artifactsDir] });
-    ws.close();
+    const { result, comparison } = rerun;
     const selfKey = publicKeyFromPem(publicKeyToPem(opts.key));
-    let verified = true;
     let problem: string | undefined;
     try {
-      await verifyBundle({ bundleDir: keptBundle, trustedKeys: [...opts.trustedKeys, selfKey], blobDirs: [] });
+      await verifyBundle({ bundleDir: rerun.keptBundle, trustedKeys: [...opts.trustedKeys, selfKey], blobDirs: [] });
     } catch (e) {
-      verified = false;
       problem = e instanceof AirlockError ? `[${e.code}] ${e.message}` : String(e);
     }
-
-    const entries = reportEntries(comparison);
-    const verdict = comparison.reproducible ? 'reproduced' : 'differs';
     const out: ReplayResult = {
-      verdict,
+      verdict: comparison.reproducible ? 'reproduced' : 'differs',
       exitCode: comparison.reproducible ? 0 : 1,
       original: { runId: original.runId, bundleDir: original.bundleDir, keyid: original.verification.keyid, envelopeDigest: original.envelopeDigest },
-      replay: { runId: result.runId, bundleDir: keptBundle, verdict: result.verdict, verified, ...(problem ? { problem } : {}) },
+      replay: { runId: result.runId, bundleDir: rerun.keptBundle, verdict: result.verdict, verified: problem === undefined, ...(problem ? { problem } : {}) },
       workspaceRoot: rec.root,
       kept: opts.keep === true,
-      environments,
-      bases,
-      inputs,
+      environments: rerun.environments,
+      bases: rerun.bases,
+      inputs: rerun.inputs,
       reconstruction: { restored: rec.restored, notes: rec.notes },
       comparison,
-      entries,
+      entries: reportEntries(comparison),
       report: '',
-      timings: { totalMs: 0, verifyMs: Math.round(verifyMs), runMs: Math.round(tRun), compareMs: Math.round(compareMs) },
+      timings: { totalMs: 0, verifyMs: Math.round(verifyMs), runMs: rerun.runMs, compareMs: rerun.compareMs },
     };
     out.report = renderReplay(out, original);
-    await writeFile(join(keptBundle, 'replay-report.txt'), out.report);
-    await writeFile(join(keptBundle, 'replay-report.json'), `${JSON.stringify({ ...out, comparison: undefined, report: undefined }, null, 2)}\n`);
-    kept = opts.keep === true;
+    const { comparison: _c, report: _r, ...facts } = out;
+    await writeFile(join(rerun.keptBundle, 'replay-report.txt'), out.report);
+    await writeFile(join(rerun.keptBundle, 'replay-report.json'), `${JSON.stringify({ ...facts, comparison: { ...comparison, diffoscope: undefined } }, null, 2)}\n`);
     out.timings.totalMs = Math.round(performance.now() - t0);
     return out;
   } finally {
-    if (!kept) await rm(base, { recursive: true, force: true });
+    if (opts.keep !== true) await rm(base, { recursive: true, force: true });
   }
+}
+
+interface Rerun {
+  result: RunResult;
+  environments: string[];
+  bases: BaseCheck[];
+  comparison: Comparison;
+  inputs: InputCheck[];
+  /** the replay's bundle, copied with its blobs into the caller's proofs/ */
+  keptBundle: string;
+  runMs: number;
+  compareMs: number;
+}
+
+/** Runs the reconstructed spec in its fresh workspace, compares it with the original, and keeps its bundle. */
+async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: Workspace, opts: ReplayOptions): Promise<Rerun> {
+  const environments = original.statement.predicate.buildDefinition.externalParameters.environments;
+  // inputs that travelled inside the contexts go into the new CAS, where the run looks for them
+  for (const file of rec.inputFiles) await ws.cas.putFile(file);
+  const bases = await checkBases(opts.docker, original.inputs.bases);
+  for (const b of bases) {
+    opts.reporter.event({ type: 'replay-base', ...b });
+    if (b.status !== 'match') opts.reporter.info(`  ${b.message}`);
+  }
+  opts.reporter.info(`  workspace ${rec.root} (${rec.restored.length} files and trees restored)`);
+  const tRun = performance.now();
+  const result = await runSpec({
+    loaded: rec.loaded,
+    environments,
+    workspace: ws,
+    docker: opts.docker,
+    key: opts.key,
+    reporter: opts.reporter,
+    signal: opts.signal,
+    noCache: opts.cache !== true,
+    replayOf: { runId: original.runId, bundleDir: original.bundleDir, envelopeDigest: original.envelopeDigest },
+  });
+  const runMs = Math.round(performance.now() - tRun);
+  if (result.verdict === 'interrupted') throw result.error ?? new AirlockError('INTERRUPTED', 'interrupted');
+
+  const tCompare = performance.now();
+  const replayed = await readRunRecord(result.bundleDir);
+  const blobs = { a: original.blobs, b: casReader(ws.cas) };
+  const comparison = await compareRuns(original.record, replayed, {
+    blobs,
+    ctx: { runs: [runFacts(original.record, originalRoot(original.bundleDir)), runFacts(replayed, rec.root)] },
+    logs: true,
+    imageFiles: dockerImageFiles(opts.docker, result.runId),
+  });
+  if (!comparison.reproducible && opts.diffoscope !== false) {
+    const d = await diffoscopeOutputs(comparison, blobs, ws.cas.tmpDir);
+    if (d) comparison.diffoscope = d;
+  }
+  const replayInputs = recordedInputs(parseTranscript(await readFile(join(result.bundleDir, BUNDLE_FILES.transcript), 'utf8')), result.bundleDir);
+  const inputs = compareInputs(original.inputs, replayInputs);
+  const compareMs = Math.round(performance.now() - tCompare);
+
+  // The temporary workspace goes away: keep the replay's bundle, with its blobs, in the caller's proofs/.
+  const keptBundle = join(opts.workspace.proofsDir, basename(result.bundleDir));
+  await exportBundle({ bundleDir: result.bundleDir, outDir: keptBundle, blobDirs: [ws.artifactsDir] });
+  return { result, environments, bases, comparison, inputs, keptBundle, runMs, compareMs };
 }
 
 /** The original workspace root, when the bundle still sits in its proofs/ (for the build-path cause). */

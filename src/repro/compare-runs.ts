@@ -291,6 +291,8 @@ export interface Comparison {
   b: string;
   reproducible: boolean;
   strict: boolean;
+  /** whether stdout/stderr were compared */
+  logs: boolean;
   images: ImageComparison[];
   cells: CellComparison[];
   steps: StepComparison[];
@@ -332,6 +334,7 @@ export async function compareRuns(a: RunRecord, b: RunRecord, opts: CompareOptio
     b: b.runId,
     reproducible,
     strict,
+    logs: opts.logs ?? false,
     images,
     cells,
     steps,
@@ -584,7 +587,7 @@ export function renderComparison(c: Comparison, labels: { a: string; b: string }
   for (const cell of c.cells) {
     const steps = c.steps.filter((s) => s.cell === cell.cell);
     const bad = steps.filter((s) => s.differs.length > 0);
-    const detail = bad.length === 0 ? `${steps.length} steps, same exit codes` : bad.map((s) => `${s.step}: ${s.differs.join('+')} (exit ${s.a?.exitCode ?? '-'} vs ${s.b?.exitCode ?? '-'})`).join('; ');
+    const detail = bad.length === 0 ? `${steps.length} steps, same exit codes${c.logs ? ', stdout and stderr' : ''}` : bad.map((s) => `${s.step}: ${s.differs.join('+')} (exit ${s.a?.exitCode ?? '-'} vs ${s.b?.exitCode ?? '-'})`).join('; ');
     lines.push(`  ${mark(cell.same && bad.length === 0)} ${cell.cell}  ${cell.a ?? 'absent'} vs ${cell.b ?? 'absent'}; ${detail}`);
     if (cell.errors?.a) lines.push(`           a: ${cell.errors.a}`);
     if (cell.errors?.b) lines.push(`           b: ${cell.errors.b}`);

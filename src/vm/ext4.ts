@@ -41,7 +41,7 @@ export async function writeExt4(tree: readonly GuestNode[], spoolPath: string, d
     // inode 2 is the root, 11 lost+found, then one per created node in mke2fs's (sorted) walk
     const cmds: string[] = [];
     for (const ino of [2, ...range(11, 12 + inodes)]) {
-      for (const field of ['ctime', 'atime', 'mtime', 'crtime']) cmds.push(`sif <${ino}> ${field} ${GUEST_MTIME}`);
+      for (const field of ['ctime', 'atime', 'mtime', 'crtime']) cmds.push(`sif <${ino}> ${field} @${GUEST_MTIME}`);
     }
     const cmdFile = join(workDir, 'ext4-times.debugfs');
     await fs.writeFile(cmdFile, `${cmds.join('\n')}\n`);
@@ -54,40 +54,38 @@ export async function writeExt4(tree: readonly GuestNode[], spoolPath: string, d
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
+/** Files written at once while staging (libuv's thread pool runs 4 by default; more keeps it busy). */
+const STAGE_CONCURRENCY = 16;
+
 /** Lays the tree out under `stage`; returns how many inodes it holds (hardlinks share one). */
 async function stageTree(tree: readonly GuestNode[], spoolPath: string, stage: string): Promise<number> {
   const spool = await fs.open(spoolPath, 'r');
-  let inodes = 0;
-  const dirs: GuestNode[] = [];
+  const dirs = tree.filter((n) => n.type === 'dir');
+  const leaves = tree.filter((n) => n.type !== 'dir' && !(n.linkGroup !== undefined && n.linkGroup !== n.path));
+  const links = tree.filter((n) => n.linkGroup !== undefined && n.linkGroup !== n.path);
   try {
-    for (const n of tree) {
+    // directories first (sorted: parents before children), so the leaves can go in parallel
+    for (const d of dirs) await fs.mkdir(join(stage, d.path), { mode: 0o700 });
+    await pool(leaves, STAGE_CONCURRENCY, async (n) => {
       const p = join(stage, n.path);
       switch (n.type) {
-        case 'dir':
-          await fs.mkdir(p, { mode: 0o700 });
-          dirs.push(n);
-          inodes += 1;
-          break;
         case 'symlink':
           await fs.symlink(n.target ?? '', p);
           await fs.lchown(p, n.uid, n.gid);
           await fs.lutimes(p, GUEST_MTIME, GUEST_MTIME);
-          inodes += 1;
           break;
         case 'char':
           throw new AirlockError('INTERNAL', `device node ${n.path} cannot go into an ext4 guest root`);
         case 'file':
-          if (n.linkGroup !== undefined && n.linkGroup !== n.path) {
-            await fs.link(join(stage, n.linkGroup), p);
-            break;
-          }
           await writeFile(p, n, spool);
-          inodes += 1;
+          break;
+        case 'dir':
           break;
       }
-    }
+    });
+    for (const n of links) await fs.link(join(stage, n.linkGroup!), join(stage, n.path));
     // deepest first and last, so a read-only directory does not block its own contents
-    for (const d of dirs.reverse()) {
+    for (const d of [...dirs].reverse()) {
       const p = join(stage, d.path);
       await fs.chown(p, d.uid, d.gid);
       await fs.chmod(p, d.mode);
@@ -96,7 +94,15 @@ async function stageTree(tree: readonly GuestNode[], spoolPath: string, stage: s
   } finally {
     await spool.close();
   }
-  return inodes;
+  return dirs.length + leaves.length;
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 async function writeFile(p: string, n: GuestNode, spool: fs.FileHandle): Promise<void> {
