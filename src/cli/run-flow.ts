@@ -17,6 +17,7 @@ export interface FlowOptions {
   noCache?: boolean;
   /** the fetch phase: refuse unpinned inputs / use only the CAS */
   fetch?: { frozen?: boolean; offline?: boolean };
+  maxParallel?: number;
   reporter: Reporter;
 }
 
@@ -49,6 +50,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         signal,
         noCache: opts.noCache ?? false,
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
       }),
     );
     let verification: VerifyReport | undefined;

@@ -21,15 +21,61 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
   };
 }
 
+/** Cell counts for the live status line. */
+class CellTally {
+  readonly #states = new Map<string, string>();
+  readonly #started = Date.now();
+
+  note(e: ProgressEvent): boolean {
+    if (e.type === 'cell-queued') this.#states.set(String(e.cell), 'queued');
+    else if (e.type === 'cell-started') this.#states.set(String(e.cell), 'running');
+    else if (e.type === 'cell-finished') this.#states.set(String(e.cell), String(e.status));
+    else return false;
+    return true;
+  }
+
+  get active(): boolean {
+    return this.#states.size > 0;
+  }
+
+  line(): string {
+    const count = (s: string) => [...this.#states.values()].filter((v) => v === s).length;
+    const parts = ['queued', 'running', 'cached', 'passed', 'failed', 'skipped', 'error'].map((s) => `${count(s)} ${s}`);
+    return `cells: ${parts.join(' · ')} · ${((Date.now() - this.#started) / 1000).toFixed(0)}s`;
+  }
+}
+
+/**
+ * For people: one line per step and build, and on a terminal (not CI=true) a
+ * live status line of the cells (queued / running / cached / passed / failed,
+ * elapsed) kept below them. NO_COLOR is honoured.
+ */
 export function humanReporter(err: NodeJS.WritableStream = process.stderr): Reporter {
-  const color = !process.env.NO_COLOR && (err as NodeJS.WriteStream).isTTY === true;
+  const tty = (err as NodeJS.WriteStream).isTTY === true;
+  const live = tty && process.env.CI !== 'true';
+  const color = !process.env.NO_COLOR && tty;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const tally = new CellTally();
+  let statusShown = false;
+  const write = (text: string) => {
+    if (statusShown) err.write('\r\x1b[K');
+    err.write(text);
+    statusShown = false;
+  };
+  const redraw = () => {
+    if (!live || !tally.active) return;
+    err.write(`\r\x1b[K${paint('1', tally.line())}`);
+    statusShown = true;
+  };
   return {
     event: (e) => {
+      const counted = tally.note(e);
       const line = describe(e, paint);
-      if (line !== undefined) err.write(`${line}\n`);
+      if (line !== undefined) write(`${line}\n`);
+      if (counted || line !== undefined) redraw();
+      if (e.type === 'sealed' && statusShown) write('\n');
     },
-    info: (line) => err.write(`${line}\n`),
+    info: (line) => write(`${line}\n`),
   };
 }
 
@@ -63,6 +109,14 @@ function describe(e: ProgressEvent, paint: Paint): string | undefined {
       return `    SKIP ${e.env}/${e.step} (an earlier step failed)`;
     case 'output-collected':
       return `    out  ${e.env}:${e.path} (${e.files} files, ${e.bytes} bytes)`;
+    case 'cell-finished': {
+      const status = String(e.status);
+      const mark = status === 'passed' || status === 'cached' ? paint('32', status.toUpperCase()) : paint('31', status.toUpperCase());
+      const why = e.status === 'cached' ? ` (from run ${e.cachedFrom})` : e.missReason === 'inputs-changed' ? ' (cache key changed: airlock explain tells which inputs)' : '';
+      return `  cell   ${e.cell} ${mark}${ms(e.durationMs)}${why}`;
+    }
+    case 'service-ready':
+      return `    svc  ${e.cell}/${e.service} ready after ${ms(e.afterMs).trim()} (${e.strategy})`;
     case 'sealed':
       return `  sealed ${e.bundleDir} (key ${String(e.keyid).slice(0, 16)})`;
     default:

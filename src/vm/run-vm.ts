@@ -91,12 +91,15 @@ export interface VmRunResult {
   };
   /** serial console log (the caller stores it as a blob) */
   bootLogPath: string;
-  /** QEMU start to init's HELLO */
+  /** QEMU start to init's HELLO; -1 when the guest never said hello */
   bootMs: number;
   totalMs: number;
   /** set when the guest did not finish normally, e.g. killed at the wall-clock limit */
   guestError?: string;
 }
+
+export { probeAccel } from './accel.js';
+export { resolveKernel } from './kernel.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_TMPFS = ['/tmp', '/out'];
@@ -118,15 +121,11 @@ const SOCKET_DRAIN_MS = 5_000;
  */
 export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
   const started = performance.now();
-  const plan = toPlan(req);
-  req.signal?.throwIfAborted();
-
-  const kernel = req.kernel ?? (await resolveKernel(join(REPO_ROOT, 'locks')));
-  const accel = await probeAccel(req.vm.accel, undefined, { kernel: kernel.path, busybox: req.helper });
-  const init = req.init ?? (await ensureInit({ docker: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
-  const binary = await qemuPath();
-  const version = await qemuVersion(binary);
-  req.signal?.throwIfAborted();
+  const { plan, kernel, accel, init, binary, version } = await prepare(req).catch((e: unknown) => {
+    // nobody will read the image now: let its producer (e.g. `docker export`) go
+    req.rootfs.destroy();
+    throw e;
+  });
 
   await fs.mkdir(req.workDir, { recursive: true });
   const root = await buildGuestRoot({
@@ -177,6 +176,19 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
     totalMs: Math.round(performance.now() - started),
     ...(outcome.guestError !== undefined ? { guestError: outcome.guestError } : {}),
   };
+}
+
+/** Everything that can fail before the image is read: the request, kernel, accelerator, init, QEMU. */
+async function prepare(req: VmRunRequest) {
+  const plan = toPlan(req);
+  req.signal?.throwIfAborted();
+  const kernel = req.kernel ?? (await resolveKernel(join(REPO_ROOT, 'locks')));
+  const accel = await probeAccel(req.vm.accel, undefined, { kernel: kernel.path, busybox: req.helper });
+  const init = req.init ?? (await ensureInit({ docker: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
+  const binary = await qemuPath();
+  const version = await qemuVersion(binary);
+  req.signal?.throwIfAborted();
+  return { plan, kernel, accel, init, binary, version };
 }
 
 function rootFacts(r: GuestRoot): VmRunResult['guestRoot'] {

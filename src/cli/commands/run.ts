@@ -1,3 +1,4 @@
+import { AirlockError } from '../../errors.js';
 import { defineCommand } from '../command.js';
 import { flowJson, flowSummary, runVerifyReport } from '../run-flow.js';
 
@@ -6,12 +7,13 @@ export const RUN_FLAGS = `  --spec FILE     the spec (default ./airlock.yaml); r
   --no-cache      build without the engine's layer cache and run every cell (ignore the action cache)
   --frozen        refuse inputs not pinned by sha256 (in the spec or locks/inputs.lock.json)
   --offline       fetch nothing: every input must already be in the CAS
+  --max-parallel N  cells at once (default: the matrix's maxParallel, else the number of CPUs)
   --json          one JSON event per line on stdout, ending with a result object`;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'build and run environments of a spec, sealed, and seal a signed bundle',
-  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--frozen] [--offline] [--json]
+  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--frozen] [--offline] [--max-parallel N] [--json]
 
 Builds the spec's images (network none), runs each selected environment (default:
 all; a matrix environment once per cell, in parallel) in hardened cells, seals
@@ -25,6 +27,7 @@ ${RUN_FLAGS}`,
     'no-cache': { type: 'boolean', default: false },
     frozen: { type: 'boolean', default: false },
     offline: { type: 'boolean', default: false },
+    'max-parallel': { type: 'string' },
   },
   allowPositionals: true,
   async body(ctx) {
@@ -34,9 +37,18 @@ ${RUN_FLAGS}`,
       environments: ctx.positionals,
       noCache: ctx.values['no-cache'] === true,
       fetch: { frozen: ctx.values.frozen === true, offline: ctx.values.offline === true },
+      ...maxParallelFlag(ctx.values['max-parallel']),
       reporter: ctx.reporter,
     });
     ctx.result(flowJson(flow), flowSummary(flow));
     return flow.result.exitCode;
   },
 });
+
+/** `--max-parallel N` as a run option, refusing anything but a positive integer. */
+export function maxParallelFlag(value: unknown): { maxParallel?: number } {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new AirlockError('USAGE', `--max-parallel expects a positive integer, got ${JSON.stringify(value)}`);
+  return { maxParallel: n };
+}
