@@ -57,6 +57,8 @@ describe('the 12-cell matrix with two services per cell', () => {
     const cached = (await events(warm)).filter((e) => e.phase === 'cell' && e.data.status === 'cached');
     expect(cached).toHaveLength(12);
     expect(cached[0]!.data.cachedFrom).toMatchObject({ runId: cold.runId, bundleDir: cold.bundleDir, transcriptSeq: expect.any(Number) });
+    // the images were not rebuilt either: equal build inputs, same image, found through the build cache
+    expect((await events(warm)).filter((e) => e.phase === 'build').every((e) => e.data.cached === true)).toBe(true);
     // outputs replayed as signed subjects
     expect(warm.cells.flatMap((c) => c.outputs)).toHaveLength(12);
     await verifyBundle({ bundleDir: warm.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });

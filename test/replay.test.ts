@@ -1,4 +1,6 @@
 import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +10,12 @@ import { parseTranscript } from '../src/proof/transcript.js';
 import { exportBundle } from '../src/replay/export.js';
 import { replayBundle, type ReplayOptions } from '../src/replay/replay.js';
 import { silentReporter } from '../src/run/reporter.js';
-import type { RunResult } from '../src/run/run.js';
+import { runSpec, type RunResult } from '../src/run/run.js';
+import { loadSpec } from '../src/spec/load.js';
+import { sha256Hex } from '../src/util/digest.js';
 import { openWorkspace, type Workspace } from '../src/run/workspace.js';
 import { verifyBundle } from '../src/verify/index.js';
-import { REPO, runIn, sandbox, type Sandbox } from './helpers.js';
+import { REPO, runIn, sandbox, writeTree, type Sandbox } from './helpers.js';
 
 // Copy A of the repo makes the bundle, then loses its sources; copy B, at another path, replays it.
 let a: Sandbox;
@@ -129,5 +133,62 @@ describe('airlock replay', () => {
     expect(result, replay.stderr).toMatchObject({ type: 'result', command: 'replay', verdict: 'reproduced', original: { runId: original.runId } });
     expect(replay.exitCode).toBe(0);
     expect(result.replay.bundleDir.startsWith(join(elsewhere, 'proofs'))).toBe(true);
+  });
+
+  it('a spec with a fetched input: `lock` pins it, the run fetches it, the replay takes it from the bundle, offline', async () => {
+    const payload = 'input payload, pinned by sha256\n';
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/payload.txt' ? 200 : 404;
+      res.end(req.url === '/payload.txt' ? payload : '');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/payload.txt`;
+    const dir = join(a.dir, 'with-inputs');
+    await writeTree(join(dir, 'src'), {
+      Dockerfile: 'FROM airlock/busybox\nCOPY .airlock/inputs/payload.txt /payload.txt\n',
+      'airlock.yaml': `version: 1
+name: with-inputs
+inputs:
+  - { name: payload.txt, url: "${url}" }
+images:
+  box: { dockerfile: Dockerfile, context: . }
+environments:
+  show:
+    image: box
+    steps:
+      - { name: copy, run: "cp /payload.txt /out/payload.txt" }
+    outputs: ["/out"]
+`,
+    });
+    const bin = join(REPO, 'bin/airlock');
+    const spec = join(dir, 'src/airlock.yaml');
+    const ws = join(dir, 'ws');
+    try {
+      const lock = await execa('node', [bin, 'lock', '--spec', spec, '--root', ws, '--json'], { reject: false });
+      expect(lock.exitCode, lock.stderr + lock.stdout).toBe(0);
+      const written = JSON.parse(await readFile(join(ws, 'locks/inputs.lock.json'), 'utf8'));
+      expect(written.inputs['payload.txt']).toEqual({ url, sha256: sha256Hex(payload), size: payload.length });
+      const frozen = await execa('node', [bin, 'fetch', '--spec', spec, '--root', ws, '--frozen', '--offline', '--json'], { reject: false });
+      expect(frozen.exitCode, frozen.stderr + frozen.stdout).toBe(0);
+      expect(JSON.parse(frozen.stdout.trim().split('\n').at(-1)!).inputs[0]).toMatchObject({ name: 'payload.txt', source: 'cache' });
+      expect((await execa('node', [bin, 'lock', '--spec', spec, '--root', ws, '--frozen'], { reject: false })).exitCode).toBe(0);
+    } finally {
+      server.close();
+    }
+
+    const workspace = await openWorkspace(ws);
+    let run: RunResult;
+    try {
+      run = await runSpec({ loaded: await loadSpec(spec), workspace, docker: a.docker, key: a.key, reporter: silentReporter, signal: new AbortController().signal, fetch: { offline: true } });
+    } finally {
+      workspace.close();
+    }
+    expect(run.verdict).toBe('passed');
+    // the server is gone: the replay can only succeed from what the bundle carries
+    const r = await replayBundle(options(run.bundleDir, { blobDirs: [join(ws, 'artifacts')] }));
+    expect(r.entries).toEqual([]);
+    expect(r.verdict).toBe('reproduced');
+    expect(r.inputs.find((i) => i.what === 'context')).toMatchObject({ same: true });
+    expect(r.comparison.outputs).toEqual([expect.objectContaining({ path: 'show/out/payload.txt', same: true })]);
   });
 });

@@ -9,7 +9,7 @@ import { DIMENSIONS, parseVary, planVariations } from '../src/repro/variations.j
 import { silentReporter } from '../src/run/reporter.js';
 import { loadSpec } from '../src/spec/load.js';
 import { verifyBundle } from '../src/verify/index.js';
-import { leftovers, REPO, sandbox, type Sandbox } from './helpers.js';
+import { leftovers, REPO, sandbox, writeTree, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => sb.close());
 
-async function repro(spec: string): Promise<ReproResult> {
+async function repro(spec: string, vary?: string): Promise<ReproResult> {
   return runRepro({
     loaded: await loadSpec(spec),
     workspace: sb.workspace,
@@ -25,6 +25,7 @@ async function repro(spec: string): Promise<ReproResult> {
     key: sb.key,
     reporter: silentReporter,
     signal: new AbortController().signal,
+    ...(vary ? { vary: parseVary(vary) } : {}),
   });
 }
 
@@ -121,6 +122,24 @@ describe('airlock repro on the real engine', () => {
     expect(r.verdicts.images).toEqual({ 'app@44136fa355b3': 'reproducible' });
     expect(r.report.text).toMatch(/likely cause: locale-sort/);
     await checkBundle(r);
+  });
+
+  it('an image whose build reads the clock differs, and the file that differs inside it is named with its cause', async () => {
+    const dir = join(sb.dir, 'image-clock');
+    await writeTree(dir, {
+      Dockerfile: 'FROM airlock/busybox\nRUN date -u +%Y-%m-%dT%H:%M:%SZ > /built-at\n',
+      'airlock.yaml': 'version: 1\nname: image-clock\nimages:\n  box: { dockerfile: Dockerfile, context: . }\nenvironments:\n  e:\n    image: box\n    steps:\n      - { name: copy, run: "cp /built-at /out/built-at" }\n    outputs: ["/out"]\n',
+    });
+    const r = await repro(join(dir, 'airlock.yaml'), 'time');
+    expect(r.reproducible).toBe(false);
+    // read back from the two images themselves (exported), and from the two outputs
+    expect(r.entries.map((e) => [e.scope, e.path, e.differs, e.cause])).toEqual([
+      ['image', 'built-at', ['content'], 'timestamp'],
+      ['output', 'e/out/built-at', ['content'], 'timestamp'],
+    ]);
+    expect(r.verdicts.images).toEqual({ 'box@44136fa355b3': 'not-reproducible' });
+    expect(r.variations.filter((d) => d.status === 'on').map((d) => d.dimension)).toEqual(['time']);
+    expect(await leftovers(sb.docker, r.reproId)).toBe(0);
   });
 
   it('the root example: `airlock repro --json` runs it twice, compares, and seals a verdict that verify accepts', async () => {

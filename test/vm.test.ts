@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,18 +63,22 @@ interface Ran {
 }
 
 let runs = 0;
-async function run(steps: VmStep[], opts: Partial<VmRunRequest> & { image?: string } = {}): Promise<Ran> {
+async function run(steps: VmStep[], opts: Partial<VmRunRequest> & { image?: string; sinkDelayMs?: number } = {}): Promise<Ran> {
   const bufs = new Map<string, Buffer[]>();
   const outputErrors = new Map<string, unknown>();
+  const delay = opts.sinkDelayMs ?? 0;
   const sink = (key: string) => {
-    const p = new PassThrough();
     bufs.set(key, []);
-    p.on('data', (c: Buffer) => bufs.get(key)!.push(c));
+    // a slow consumer (a CAS on a busy disk): small buffer, each chunk takes `delay` ms
+    const p =
+      delay > 0
+        ? new Writable({ highWaterMark: 16 * 1024, write: (c: Buffer, _e, cb) => void setTimeout(() => (bufs.get(key)!.push(c), cb()), delay) })
+        : new PassThrough().on('data', (c: Buffer) => bufs.get(key)!.push(c));
     p.on('error', (e) => outputErrors.set(key, e));
     return p;
   };
   const workDir = join(tmp, `w${runs++}`);
-  const { image, ...rest } = opts;
+  const { image, sinkDelayMs: _delay, ...rest } = opts;
   const result = await runInVm({
     rootfs: await exportImage(image ?? 'airlock/busybox'),
     helper: HOST_BUSYBOX,
@@ -123,6 +127,8 @@ describe('VM cells in QEMU guests with no NIC', () => {
       [
         step('hello', ['sh', '-c', 'echo hello; id -u; id -g; echo "$GREETING"; pwd; echo oops >&2'], 30_000, { GREETING: 'hi there' }),
         step('argv', ['echo', 'a b', '$HOME', '*']),
+        // orphans are reparented to init, which reaps them while the step still runs
+        step('orphans', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do (sleep 0.2 &); done; sleep 2.5; ps -o stat | grep -c "^Z"; true']),
         step('fail', ['sh', '-c', 'exit 7']),
         step('never', ['echo', 'not run']),
       ],
@@ -130,12 +136,13 @@ describe('VM cells in QEMU guests with no NIC', () => {
     );
     const { result } = r;
     expect(result.guestError).toBeUndefined();
-    expect(result.steps.map((s) => s?.exitCode ?? null)).toEqual([0, 0, 7, null]);
+    expect(result.steps.map((s) => s?.exitCode ?? null)).toEqual([0, 0, 0, 7, null]);
     expect(result.steps[0]!.timedOut).toBe(false);
     expect(r.stdout(0).toString()).toBe('hello\n65534\n65534\nhi there\n/work\n');
     expect(r.stderr(0).toString()).toBe('oops\n');
     expect(r.stdout(1).toString()).toBe('a b $HOME *\n');
-    expect(r.stdout(3).length).toBe(0);
+    expect(r.stdout(2).toString()).toBe('0\n');
+    expect(r.stdout(4).length).toBe(0);
 
     expect(result.accel).toEqual({ used: 'tcg', reason: 'tcg requested' });
     expect(result.qemu.argv).toEqual(expect.arrayContaining(['-nic', 'none', '-nodefaults', '-no-user-config', '-accel', 'tcg']));
@@ -250,6 +257,26 @@ describe('VM cells in QEMU guests with no NIC', () => {
     expect(r.result.outputs[0]).toMatchObject({ path: '/out', ok: true });
     expect(r.result.outputs[1]).toMatchObject({ path: '/missing', ok: false });
     expect(isAirlockError(r.outputErrors.get('/missing'), 'STEP_FAILED')).toBe(true);
+  });
+
+  it('holds the guest back while a sink is slow, losing nothing', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const r = await run([step('spew', ['sh', '-c', 'head -c 6291456 /dev/urandom | tee /out/blob; sha256sum < /out/blob'])], { outputs: ['/out'], sinkDelayMs: 3 });
+      expect(r.result.guestError).toBeUndefined();
+      expect(r.result.steps[0]!.exitCode).toBe(0);
+      // stdout carried the random bytes themselves before their digest line
+      const out = r.stdout(0);
+      const digestLine = out.subarray(out.length - 68).toString(); // "<64 hex>  -\n"
+      expect(out.length).toBe(6 * MiB + 68);
+      expect(sha256(out.subarray(0, 6 * MiB))).toBe(digestLine.slice(0, 64));
+      expect(sha256((await untar(r.outputs.get('/out')!)).get('blob')!)).toBe(digestLine.slice(0, 64));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('kills the guest at the wall-clock limit and says so', async () => {

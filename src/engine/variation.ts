@@ -22,6 +22,8 @@ export interface Variation {
   reverseEnvOrder?: boolean;
   /** FAKETIME for images that carry libfaketime (a shifted clock) */
   faketime?: string;
+  /** where libfaketime is in the image: preloaded so FAKETIME takes effect */
+  faketimeLibrary?: string;
 }
 
 export const DEFAULT_HOSTNAME = 'airlock';
@@ -33,6 +35,7 @@ export function variationEnv(v: Variation | undefined): Record<string, string> {
     ...(v.tz ? { TZ: v.tz } : {}),
     ...(v.locale ? { LANG: v.locale, LC_ALL: v.locale } : {}),
     ...(v.faketime ? { FAKETIME: v.faketime } : {}),
+    ...(v.faketime && v.faketimeLibrary ? { LD_PRELOAD: v.faketimeLibrary } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, posix, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { EXTERNAL_DOCKERFILE } from '../archive/context.js';
@@ -15,11 +15,9 @@ export interface Reconstruction {
   root: string;
   loaded: LoadedSpec;
   /** what was put where, for the report */
-  restored: { what: 'spec' | 'dockerfile' | 'context' | 'golden' | 'lock' | 'input'; path: string; digest: Digest }[];
+  restored: { what: 'spec' | 'dockerfile' | 'context' | 'golden' | 'lock'; path: string; digest: Digest }[];
   /** what stands in for something the bundle did not record, and other caveats */
   notes: string[];
-  /** fetched inputs taken out of the build contexts (the run adds them back from its CAS): put them in the CAS first */
-  inputFiles: string[];
 }
 
 /** Where fetched inputs appear in every build context (the lead's `inputs:`); taken out, they go back to the CAS. */
@@ -82,22 +80,11 @@ export async function reconstructWorkspace(inputs: RecordedInputs, blobs: BlobRe
   restored.push({ what: 'spec', path: inputs.spec.path, digest: inputs.spec.digest });
 
   let loaded = await loadSpec(specFile);
-  // Fetched inputs travelled inside the contexts; the run adds them again from the CAS.
-  const inputFiles: string[] = [];
-  const specInputs = (loaded.spec as { inputs?: unknown[] }).inputs ?? [];
-  if (specInputs.length > 0) {
+  // Fetched inputs travelled inside the contexts; the run places them there again from its CAS (see replay.ts).
+  if (((loaded.spec as { inputs?: unknown[] }).inputs ?? []).length > 0) {
     for (const c of inputs.contexts) {
-      const dir = join(at(c.dir), INPUTS_IN_CONTEXT);
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        const file = join(dir, name);
-        if (!(await lstat(file)).isFile()) continue;
-        const kept = join(base, 'inputs', `${inputFiles.length}-${name}`);
-        await mkdir(dirname(kept), { recursive: true });
-        await rename(file, kept);
-        inputFiles.push(kept);
-        restored.push({ what: 'input', path: posix.join(c.dir, INPUTS_IN_CONTEXT, name), digest: sha256Digest(await readFile(kept)) });
-      }
-      await rm(dir, { recursive: true, force: true });
+      await rm(join(at(c.dir), INPUTS_IN_CONTEXT), { recursive: true, force: true });
+      await rmdir(join(at(c.dir), posix.dirname(INPUTS_IN_CONTEXT))).catch(() => undefined); // only when nothing else is in it
     }
   }
   // The run built only what its cells needed; other images of the spec still have to load.
@@ -112,7 +99,7 @@ export async function reconstructWorkspace(inputs: RecordedInputs, blobs: BlobRe
   }
   loaded = await loadSpec(specFile);
   if (loaded.digest !== inputs.spec.digest) throw new AirlockError('INTERNAL', `the reconstructed spec hashes to ${loaded.digest}, not ${inputs.spec.digest}`);
-  return { root, loaded, restored, notes, inputFiles };
+  return { root, loaded, restored, notes };
 }
 
 /**

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { publicKeyFromPem, publicKeyToPem, type PublicKey, type SigningKey } from '../proof/keys.js';
+import { INPUTS_LOCK_FILE, writeInputsLock, type InputsLock } from '../fetch/index.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { parseTranscript } from '../proof/transcript.js';
 import {
@@ -21,6 +22,7 @@ import {
 import type { Reporter } from '../run/reporter.js';
 import { runSpec, type RunResult } from '../run/run.js';
 import { openWorkspace, type Workspace } from '../run/workspace.js';
+import { digestHex, type Digest } from '../util/digest.js';
 import { verifyBundle } from '../verify/index.js';
 import { checkBases, type BaseCheck } from './bases.js';
 import { openVerifiedBundle, recordedInputs, type OpenedBundle, type RecordedInputs } from './bundle.js';
@@ -152,8 +154,7 @@ interface Rerun {
 /** Runs the reconstructed spec in its fresh workspace, compares it with the original, and keeps its bundle. */
 async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: Workspace, opts: ReplayOptions): Promise<Rerun> {
   const environments = original.statement.predicate.buildDefinition.externalParameters.environments;
-  // inputs that travelled inside the contexts go into the new CAS, where the run looks for them
-  for (const file of rec.inputFiles) await ws.cas.putFile(file);
+  await seedInputs(original, ws);
   const bases = await checkBases(opts.docker, original.inputs.bases);
   for (const b of bases) {
     opts.reporter.event({ type: 'replay-base', ...b });
@@ -170,6 +171,8 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
     reporter: opts.reporter,
     signal: opts.signal,
     noCache: opts.cache !== true,
+    // every input comes from the bundle: a replay never downloads
+    fetch: { offline: true },
     replayOf: { runId: original.runId, bundleDir: original.bundleDir, envelopeDigest: original.envelopeDigest },
   });
   const runMs = Math.round(performance.now() - tRun);
@@ -185,7 +188,7 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
     imageFiles: dockerImageFiles(opts.docker, result.runId),
   });
   if (!comparison.reproducible && opts.diffoscope !== false) {
-    const d = await diffoscopeOutputs(comparison, blobs, ws.cas.tmpDir);
+    const d = await diffoscopeOutputs(comparison, blobs);
     if (d) comparison.diffoscope = d;
   }
   const replayInputs = recordedInputs(parseTranscript(await readFile(join(result.bundleDir, BUNDLE_FILES.transcript), 'utf8')), result.bundleDir);
@@ -196,6 +199,23 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
   const keptBundle = join(opts.workspace.proofsDir, basename(result.bundleDir));
   await exportBundle({ bundleDir: result.bundleDir, outDir: keptBundle, blobDirs: [ws.artifactsDir] });
   return { result, environments, bases, comparison, inputs, keptBundle, runMs, compareMs };
+}
+
+/**
+ * The inputs the run fetched, into the new CAS from the bundle's own blobs, pinned in the
+ * new workspace's lock by what the `fetch` event recorded: the replay's fetch phase then
+ * finds them all offline.
+ */
+async function seedInputs(original: OpenedBundle, ws: Workspace): Promise<void> {
+  const event = original.events.find((e) => e.phase === 'fetch');
+  const fetched = (event?.data.inputs ?? []) as { name: string; url: string; digest: Digest; size: number }[];
+  if (fetched.length === 0) return;
+  const lock: InputsLock = { lockVersion: 1, inputs: {} };
+  for (const f of fetched) {
+    await ws.cas.put(await original.blobs.read(f.digest), { expectedDigest: f.digest });
+    lock.inputs[f.name] = { url: f.url, sha256: digestHex(f.digest), size: f.size };
+  }
+  await writeInputsLock(join(ws.locksDir, INPUTS_LOCK_FILE), lock);
 }
 
 /** The original workspace root, when the bundle still sits in its proofs/ (for the build-path cause). */

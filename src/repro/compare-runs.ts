@@ -1,5 +1,6 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { OutputEntry } from '../archive/extract.js';
@@ -364,8 +365,9 @@ async function compareImages(a: RunRecord, b: RunRecord, opts: CompareOptions, s
       if (!opts.measureStrict) throw new TypeError('Expected `measureStrict` with `strict`');
       const [ma, mb] = [await opts.measureStrict(x.imageId), await opts.measureStrict(y.imageId)];
       c.strict = { a: ma?.digest ?? null, b: mb?.digest ?? null, same: ma !== undefined && mb !== undefined && ma.digest === mb.digest };
+      // an image the engine no longer holds cannot be measured again: its mtimes are unknown, not different
       if (!ma || !mb) c.note = 'an image is no longer in the engine: mtimes not compared';
-      c.same &&= c.strict.same;
+      else c.same &&= c.strict.same;
       if (!c.same && ma && mb) listings = [ma.listing, mb.listing];
     }
     if (c.same) continue;
@@ -500,15 +502,17 @@ async function diffLogs(steps: readonly StepComparison[], opts: CompareOptions):
  * diffoscope on the differing output files (each side written to a temp tree), when
  * diffoscope is installed; undefined otherwise or when nothing differs.
  */
-export async function diffoscopeOutputs(c: Comparison, blobs: { a: BlobReader; b: BlobReader }, tmpDir: string): Promise<string | undefined> {
+export async function diffoscopeOutputs(c: Comparison, blobs: { a: BlobReader; b: BlobReader }): Promise<string | undefined> {
   const differing = c.outputs.filter((o) => !o.same);
   if (differing.length === 0) return undefined;
-  const root = join(tmpDir, `diffoscope-${process.pid}-${Date.now()}`);
+  // not the CAS's tmp/: another airlock opening the CAS would clean it away
+  const root = await mkdtemp(join(tmpdir(), 'airlock-diffoscope-'));
   try {
     for (const o of differing) {
       for (const [side, ref, reader] of [['a', o.a, blobs.a], ['b', o.b, blobs.b]] as const) {
         if (ref === null) continue;
         const file = join(root, side, o.path);
+        if (!file.startsWith(join(root, side) + sep)) continue; // a recorded name never steers a write outside the tree
         await mkdir(dirname(file), { recursive: true });
         await writeFile(file, await reader.read(ref.digest));
       }

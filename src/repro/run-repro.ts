@@ -133,7 +133,11 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   for (const d of plan.dimensions) reporter.info(`  vary ${d.dimension.padEnd(9)} ${d.status.padEnd(14)} ${d.status === 'on' ? d.values.join(' | ') : d.reason}`);
   for (let k = 2; k <= runs; k++) {
     const s = performance.now();
-    if (plan.sleepMs > 0) await sleep(plan.sleepMs, undefined, { signal });
+    if (plan.sleepMs > 0) {
+      await sleep(plan.sleepMs, undefined, { signal }).catch((e: unknown) => {
+        throw signal.aborted ? new AirlockError('INTERRUPTED', 'interrupted between runs', { cause: e }) : e;
+      });
+    }
     sleepMs += performance.now() - s;
     const r = await runOne(k, plan.perRun[k - 1]);
     results.push(r);
@@ -153,7 +157,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       ...(strict ? { measureStrict: dockerStrictMeasure(docker, reproId) } : {}),
     });
     if (!c.reproducible && opts.diffoscope !== false) {
-      const d = await diffoscopeOutputs(c, blobs, workspace.cas.tmpDir);
+      const d = await diffoscopeOutputs(c, blobs);
       if (d) c.diffoscope = d;
     }
     comparisons.push(c);

@@ -98,16 +98,22 @@ export function planVariations(selected: ReadonlySet<Dimension>, facts: Variatio
   const later = Array.from({ length: facts.runs - 1 }, (_, i) => i + 2);
   const dims: DimensionPlan[] = [];
   const perRun: Variation[] = later.map(() => ({}));
+  // a VM guest runs its own init from a plan that carries no variation: only the clock differs there
+  const vmCells = facts.cells.filter((c) => c.isolation === 'vm').map((c) => c.id);
+  const allVm = facts.cells.length > 0 && vmCells.length === facts.cells.length;
   const plan = (dimension: Dimension, applies: string | undefined, reason: string, defaults: string, value: (run: number, v: Variation) => string): void => {
     if (!selected.has(dimension)) {
       dims.push({ dimension, status: 'off', reason: 'not selected by --vary', values: [] });
       return;
     }
-    if (applies !== undefined) {
-      dims.push({ dimension, status: 'not-applicable', reason: applies, values: [] });
+    const cellLevel = dimension !== 'time';
+    const notApplicable = applies ?? (cellLevel && allVm ? `every cell runs in a VM (${vmCells.join(', ')}), which takes no variations` : undefined);
+    if (notApplicable !== undefined) {
+      dims.push({ dimension, status: 'not-applicable', reason: notApplicable, values: [] });
       return;
     }
-    dims.push({ dimension, status: 'on', reason, values: [defaults, ...later.map((run, i) => value(run, perRun[i]!))] });
+    const but = cellLevel && vmCells.length > 0 ? `; not applied in VM cells (${vmCells.join(', ')})` : '';
+    dims.push({ dimension, status: 'on', reason: `${reason}${but}`, values: [defaults, ...later.map((run, i) => value(run, perRun[i]!))] });
   };
 
   plan('hostname', undefined, 'container hostname and domain name', `${DEFAULT_HOSTNAME} (no domain)`, (run, v) => {
@@ -166,6 +172,7 @@ export function planVariations(selected: ReadonlySet<Dimension>, facts: Variatio
     'the real clock',
     (_run, v) => {
       v.faketime = FAKETIME;
+      if (facts.faketimeLibrary) v.faketimeLibrary = facts.faketimeLibrary;
       return `FAKETIME=${FAKETIME}`;
     },
   );

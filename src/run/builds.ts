@@ -6,7 +6,9 @@ import { measureImage } from '../engine/measure.js';
 import type { ManifestBlob } from '../proof/manifest.js';
 import type { TranscriptWriter } from '../proof/transcript.js';
 import type { ImageVariant } from '../plan/plan.js';
-import type { Digest } from '../util/digest.js';
+import { canonicalJson } from '../proof/canonical-json.js';
+import { sha256Digest, type Digest } from '../util/digest.js';
+import { isNotFound } from '../engine/client.js';
 import type { Reporter } from './reporter.js';
 import type { Workspace } from './workspace.js';
 
@@ -76,9 +78,40 @@ export class Builder {
     return build;
   }
 
+  /**
+   * The build's inputs as one digest: context, Dockerfile, target, args, labels
+   * and the exact base images. Equal inputs made an image before: if the engine
+   * still has it, it is reused without asking the engine to build.
+   */
+  async #buildKey(variant: ImageVariant, context: ContextTar, labels: Record<string, string>): Promise<string> {
+    const bases = await Promise.all(variant.bases.map(async (ref) => [ref, (await this.ctx.docker.getImage(ref).inspect()).Id]));
+    return sha256Digest(canonicalJson({ context: context.digest, dockerfile: context.dockerfileName, target: variant.spec.target ?? null, args: variant.args, labels, bases }));
+  }
+
+  async #cachedImage(key: string): Promise<string | undefined> {
+    const imageId = this.ctx.workspace.ledger.getBuild(key);
+    if (!imageId) return undefined;
+    return this.ctx.docker
+      .getImage(imageId)
+      .inspect()
+      .then((i) => i.Id)
+      .catch((e: unknown) => {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      });
+  }
+
   async #build(variant: ImageVariant): Promise<BuiltImage> {
     const { docker, reporter, workspace, transcript } = this.ctx;
     const context = this.ctx.contexts.get(contextKey(variant))!;
+    const labels = { ...variant.spec.labels, 'dev.airlock.spec': this.ctx.specName, 'dev.airlock.image': variant.name };
+    const buildKey = await this.#buildKey(variant, context, labels);
+    const cachedId = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
+    if (cachedId) {
+      transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cachedId, buildKey, cached: true });
+      await docker.getImage(cachedId).tag({ repo: variant.tag.slice(0, variant.tag.lastIndexOf(':')), tag: variant.tag.slice(variant.tag.lastIndexOf(':') + 1) });
+      return this.#measured(variant, cachedId, 0, null);
+    }
     reporter.event({ type: 'build-started', image: variant.name, variant: variant.key, target: variant.spec.target });
     const startedAt = performance.now();
     let result;
@@ -88,7 +121,7 @@ export class Builder {
         dockerfile: context.dockerfileName,
         ...(variant.spec.target ? { target: variant.spec.target } : {}),
         args: variant.args,
-        labels: { ...variant.spec.labels, 'dev.airlock.spec': this.ctx.specName, 'dev.airlock.image': variant.name },
+        labels,
         tag: variant.tag,
         noCache: this.ctx.noCache,
         signal: this.ctx.signal,
@@ -114,26 +147,32 @@ export class Builder {
       context: context.digest,
       args: variant.args,
       imageId: result.imageId,
+      buildKey,
       durationMs,
       log,
     });
+    workspace.ledger.putBuild(buildKey, variant.key, result.imageId);
+    return this.#measured(variant, result.imageId, durationMs, log.digest);
+  }
 
+  async #measured(variant: ImageVariant, imageId: string, durationMs: number, logDigest: Digest | null): Promise<BuiltImage> {
+    const { docker, reporter, workspace, transcript } = this.ctx;
     // The rootfs digest of an image id never changes: measure each id once.
-    let measured = workspace.ledger.getRootfsDigest(result.imageId);
+    let measured = workspace.ledger.getRootfsDigest(imageId);
     let listing: { digest: Digest; size: number };
     if (!measured || !measured.listingDigest || !(await workspace.cas.has(measured.listingDigest))) {
-      const m = await measureImage(docker, result.imageId, this.ctx.runId);
+      const m = await measureImage(docker, imageId, this.ctx.runId);
       listing = await workspace.cas.put(m.listing);
-      workspace.ledger.putRootfsDigest({ imageId: result.imageId, rootfsDigest: m.digest, listingDigest: listing.digest });
-      measured = workspace.ledger.getRootfsDigest(result.imageId)!;
+      workspace.ledger.putRootfsDigest({ imageId: imageId, rootfsDigest: m.digest, listingDigest: listing.digest });
+      measured = workspace.ledger.getRootfsDigest(imageId)!;
     } else {
       listing = { digest: measured.listingDigest, size: await workspace.cas.size(measured.listingDigest) };
     }
     this.ctx.addBlob({ ...listing, role: 'rootfs-listing', name: variant.key });
-    transcript.append('image', { image: variant.name, variant: variant.key, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, listing });
-    workspace.ledger.recordImage({ runId: this.ctx.runId, name: variant.key, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, buildLogDigest: log.digest, durationMs });
-    reporter.event({ type: 'build-finished', image: variant.name, variant: variant.key, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, durationMs });
-    const built: BuiltImage = { key: variant.key, name: variant.name, tag: variant.tag, args: variant.args, imageId: result.imageId, rootfsDigest: measured.rootfsDigest, durationMs };
+    transcript.append('image', { image: variant.name, variant: variant.key, imageId: imageId, rootfsDigest: measured.rootfsDigest, listing });
+    workspace.ledger.recordImage({ runId: this.ctx.runId, name: variant.key, imageId: imageId, rootfsDigest: measured.rootfsDigest, buildLogDigest: logDigest, durationMs });
+    reporter.event({ type: 'build-finished', image: variant.name, variant: variant.key, imageId: imageId, rootfsDigest: measured.rootfsDigest, durationMs });
+    const built: BuiltImage = { key: variant.key, name: variant.name, tag: variant.tag, args: variant.args, imageId: imageId, rootfsDigest: measured.rootfsDigest, durationMs };
     this.built.push(built);
     return built;
   }

@@ -54,7 +54,10 @@ export interface CellContext extends EnvironmentContext {
  * policy, runtime, outputs, services, and the build args (so `explain` can name
  * the arg that moved, not only the digest it moved).
  */
-async function keyInputs(ctx: CellContext, cell: PlannedCell, image: BuiltImage, services: { name: string; image: string; rootfsDigest?: string }[]): Promise<CacheKeyInputs> {
+async function keyInputs(ctx: CellContext, cell: PlannedCell, image: BuiltImage, resolved: ResolvedService[]): Promise<CacheKeyInputs> {
+  // A service is identified by its rootfs digest when known (an image id changes on every rebuild),
+  // and by everything that configures it.
+  const services = resolved.map(({ imageRef, rootfsDigest, ...svc }) => ({ ...svc, ...(rootfsDigest ? { rootfsDigest } : { imageId: imageRef }) }));
   const spec = cell.spec;
   const goldens: Record<string, Digest> = {};
   const expect = await Promise.all(
@@ -127,7 +130,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
   try {
     image = await ctx.builder.image(cell.image!);
     const services = await resolveServices(cell);
-    const inputs = await keyInputs(ctx, cell, image, services.map((s) => ({ name: s.name, image: s.imageRef, ...(s.rootfsDigest ? { rootfsDigest: s.rootfsDigest } : {}) })));
+    const inputs = await keyInputs(ctx, cell, image, services);
     const { key, components } = cacheKey(inputs);
     const hit = ctx.noCache ? undefined : await ctx.cache.get(key);
     if (hit) {

@@ -386,11 +386,12 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
   }
 
   const locks: { path: string; digest: Digest; size: number }[] = [];
-  const lockPath = join(opts.workspace.locksDir, BASE_LOCK_FILE);
-  if (await readFile(lockPath).then(() => true, () => false)) {
+  for (const file of [BASE_LOCK_FILE, INPUTS_LOCK_FILE]) {
+    const lockPath = join(opts.workspace.locksDir, file);
+    if (!(await readFile(lockPath).then(() => true, () => false))) continue;
     const ref = await cas.putFile(lockPath);
-    locks.push({ path: `locks/${BASE_LOCK_FILE}`, ...ref });
-    state.blobs.push({ ...ref, role: 'lock', name: `locks/${BASE_LOCK_FILE}` });
+    locks.push({ path: `locks/${file}`, ...ref });
+    state.blobs.push({ ...ref, role: 'lock', name: `locks/${file}` });
   }
 
   state.transcript.append('inputs', {

@@ -86,4 +86,18 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX action_cache_cell ON action_cache (cell, stored_at);
       `),
   },
+  {
+    version: 3,
+    name: 'build cache',
+    up: (db) =>
+      db.exec(`
+        -- build inputs (context, Dockerfile, target, args, labels, base image ids) -> the image they made
+        CREATE TABLE build_cache (
+          key       TEXT PRIMARY KEY,
+          variant   TEXT NOT NULL,
+          image_id  TEXT NOT NULL,
+          stored_at TEXT NOT NULL
+        );
+      `),
+  },
 ];

@@ -54,7 +54,7 @@ describe('Ledger migrations', () => {
     const tables = (raw.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as {
       name: string;
     }[]).map((t) => t.name);
-    expect(tables).toEqual(['action_cache', 'blobs', 'images', 'rootfs_cache', 'runs', 'schema_migrations', 'steps']);
+    expect(tables).toEqual(['action_cache', 'blobs', 'build_cache', 'images', 'rootfs_cache', 'runs', 'schema_migrations', 'steps']);
     raw.close();
 
     const again = openLedger();

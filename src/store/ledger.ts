@@ -263,6 +263,22 @@ export class Ledger {
     );
   }
 
+  /** The image id a build with these inputs made before (the caller checks the engine still has it). */
+  getBuild(key: string): string | undefined {
+    const r = guard('cannot read the ledger', () => this.#db.prepare(`SELECT image_id FROM build_cache WHERE key = ?`).get(key)) as
+      | { image_id: string }
+      | undefined;
+    return r?.image_id;
+  }
+
+  putBuild(key: string, variant: string, imageId: string, storedAt = new Date()): void {
+    guard(`cannot store build ${key}`, () =>
+      this.#db
+        .prepare(`INSERT OR REPLACE INTO build_cache (key, variant, image_id, stored_at) VALUES (?, ?, ?, ?)`)
+        .run(key, variant, imageId, storedAt.toISOString()),
+    );
+  }
+
   getRun(id: string): RunRow | undefined {
     const r = guard('cannot read the ledger', () => this.#db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id)) as
       | RunDb

@@ -109,7 +109,7 @@ const MAX_SOCKET_PATH = 107;
 const GUEST_LIFETIME_GRACE_MS = 10_000;
 /** After DONE the guest only syncs and powers off. */
 const POWEROFF_GRACE_MS = 30_000;
-/** After QEMU exits, its socket closes at once; this only bounds a pathological case. */
+/** After QEMU exits its socket closes as soon as the sinks took the rest; at least this long is allowed for that. */
 const SOCKET_DRAIN_MS = 5_000;
 
 /**
@@ -277,16 +277,12 @@ async function boot(o: { binary: string; argv: string[]; channelSocket: string; 
         for (const f of decoder.push(chunk)) {
           if (f.type === FrameType.HELLO && bootMs < 0) bootMs = Math.round(performance.now() - spawnedAt);
           const slow = session.handle(f);
-          if (slow) {
-            s.pause();
-            slow.once('drain', () => s.resume());
-            slow.once('close', () => s.resume());
-          }
+          if (slow) resumeWhenDrained(s, slow);
           if (session.done) poweroffTimer ??= setTimeout(() => fail('the guest did not power off after reporting'), POWEROFF_GRACE_MS);
         }
       } catch (e) {
         // a FrameError, a ProtocolError, or a sink factory that threw: the session cannot go on
-        s.pause();
+        s.destroy();
         fail(`${e instanceof ProtocolError || e instanceof FrameError ? 'protocol error on the airlock channel' : 'cannot take the guest report'}: ${(e as Error).message}`);
       }
     });
@@ -315,7 +311,9 @@ async function boot(o: { binary: string; argv: string[]; channelSocket: string; 
     req.signal?.addEventListener('abort', onAbort, { once: true });
     if (req.signal?.aborted) onAbort();
     const r = await proc;
-    await Promise.race([socketClosed, new Promise((resolve) => setTimeout(resolve, SOCKET_DRAIN_MS).unref())]);
+    // what QEMU wrote before it exited may still wait on a slow sink: give it the rest of the wall clock
+    const left = Math.max(SOCKET_DRAIN_MS, req.vm.timeoutMs - (performance.now() - spawnedAt));
+    await Promise.race([socketClosed, new Promise((resolve) => setTimeout(resolve, left).unref())]);
     if (!session.done && guestError === undefined) {
       const why = session.initError !== undefined
         ? `guest init failed: ${session.initError}`
@@ -339,6 +337,18 @@ async function boot(o: { binary: string; argv: string[]; channelSocket: string; 
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   return { session, bootMs, aborted, ...(guestError !== undefined ? { guestError } : {}) };
+}
+
+/** Backpressure: no more channel bytes until the sink drains (or is gone). */
+function resumeWhenDrained(socket: Socket, sink: Writable): void {
+  socket.pause();
+  const go = () => {
+    sink.off('drain', go);
+    sink.off('close', go);
+    socket.resume();
+  };
+  sink.on('drain', go);
+  sink.on('close', go);
 }
 
 function lastLine(s: string): string {

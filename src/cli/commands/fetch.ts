@@ -1,4 +1,5 @@
-import { join, relative } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { AirlockError } from '../../errors.js';
 import {
   fetchInputs,
@@ -95,6 +96,7 @@ ${FLAGS}`,
     if (!frozen) {
       const next = lockInputs(lock, fetched, { keepOthers: true });
       if (serializeInputsLock(next) !== serializeInputsLock(lock)) {
+        await mkdir(dirname(lockFile), { recursive: true });
         await writeInputsLock(lockFile, next);
         written = true;
       }
@@ -131,7 +133,10 @@ ${FLAGS}`,
       });
     }
     const written = !frozen && serializeInputsLock(next) !== serializeInputsLock(lock);
-    if (written) await writeInputsLock(lockFile, next);
+    if (written) {
+      await mkdir(dirname(lockFile), { recursive: true });
+      await writeInputsLock(lockFile, next);
+    }
     ctx.result({ inputs: fetched, lock: { path: lockFile, written, changes } }, [
       ...lines(fetched),
       ...changes.map((c) => `  ${c}`),

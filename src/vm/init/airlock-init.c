@@ -508,6 +508,23 @@ static void kill_all(void) {
   }
 }
 
+/*
+ * Reaps every child that is done: the step's own process (returns 1 the moment its
+ * status arrives) and orphans it left behind, which are reparented to init and would
+ * otherwise pile up as zombies for as long as the step runs.
+ */
+static int reap(pid_t pid, int *exited, int *status) {
+  int st, got = 0;
+  pid_t w;
+  while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (w != pid || *exited) continue;
+    *exited = 1;
+    *status = st;
+    got = 1;
+  }
+  return got;
+}
+
 struct run_result {
   int status; /* as from waitpid */
   int timed_out;
@@ -536,42 +553,36 @@ static struct run_result run(const struct plan *p, char **argv, char **envp, uin
   static char buf[CHUNK];
   while (out_open || err_open || !exited) {
     struct pollfd fds[3];
-    int nfds = 0, i_out = -1, i_err = -1, i_pid = -1;
+    int nfds = 0, i_out = -1, i_err = -1;
     if (out_open) { fds[nfds] = (struct pollfd){out[0], POLLIN, 0}; i_out = nfds++; }
     if (err_open) { fds[nfds] = (struct pollfd){err[0], POLLIN, 0}; i_err = nfds++; }
-    if (!exited) { fds[nfds] = (struct pollfd){pidfd, POLLIN, 0}; i_pid = nfds++; }
-    /* once the child is gone, keep killing stragglers until its pipes reach EOF */
-    int wait = exited ? 100 : -1;
+    /* the pidfd only wakes us; reap() below collects the status */
+    if (!exited) fds[nfds++] = (struct pollfd){pidfd, POLLIN, 0};
+    /* wake at least every second to reap orphans; once the step is gone, every 100 ms */
+    int wait = exited ? 100 : 1000;
     if (!exited && timeout_ms && !r.timed_out) {
       int64_t left = start + timeout_ms - now_ms();
-      wait = left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
+      if (left < wait) wait = left < 0 ? 0 : (int)left;
     }
     int n = poll(fds, (nfds_t)nfds, wait);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("poll: %s", strerror(errno));
     }
-    if (n == 0) {
-      if (exited) {
-        kill(-1, SIGKILL);
-        while (waitpid(-1, NULL, WNOHANG) > 0) {
-        }
-        continue;
-      }
-      if (timeout_ms && !r.timed_out && now_ms() >= start + timeout_ms) {
-        r.timed_out = 1;
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-      }
+    if (reap(pid, &exited, &r.status)) {
+      r.duration_ms = now_ms() - start;
+      /* whatever the step left running dies now, so its pipes reach EOF */
+      kill(-1, SIGKILL);
+    }
+    if (exited && n == 0) {
+      /* stragglers still hold the pipes (one forked past the last kill): again */
+      kill(-1, SIGKILL);
       continue;
     }
-    if (i_pid >= 0 && fds[i_pid].revents) {
-      if (waitpid(pid, &r.status, 0) == pid) {
-        exited = 1;
-        r.duration_ms = now_ms() - start;
-        /* whatever the step left running dies now, so its pipes reach EOF */
-        kill(-1, SIGKILL);
-      }
+    if (!exited && timeout_ms && !r.timed_out && now_ms() >= start + timeout_ms) {
+      r.timed_out = 1;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
     }
     if (i_out >= 0 && fds[i_out].revents) {
       ssize_t k = read(out[0], buf, sizeof buf);
