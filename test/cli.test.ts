@@ -6,7 +6,7 @@ import { generateSigningKey, writeKeyPair } from '../src/proof/keys.js';
 import { REPO, sandbox, writeTree } from './helpers.js';
 
 const BIN = join(REPO, 'bin/airlock');
-const COMMANDS = ['run', 'smoke', 'verify', 'keygen', 'base', 'gc', 'cas', 'schema'];
+const COMMANDS = ['run', 'smoke', 'matrix', 'explain', 'repro', 'replay', 'export', 'fetch', 'lock', 'verify', 'keygen', 'base', 'gc', 'cas', 'schema'];
 
 function airlock(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
   return execa('node', [BIN, ...args], { reject: false, cwd: opts.cwd ?? REPO, env: opts.env ?? {} });
