@@ -3,7 +3,7 @@ import { parseCellSelector } from '../../plan/matrix.js';
 import { loadSpec } from '../../spec/load.js';
 import { defineCommand } from '../command.js';
 import { flowJson, flowSummary, runVerifyReport } from '../run-flow.js';
-import { maxParallelFlag, RUN_FLAGS } from './run.js';
+import { RUN_FLAGS, RUN_OPTIONS, runFlowOptions } from './run.js';
 
 export const matrixCommand = defineCommand({
   name: 'matrix',
@@ -15,28 +15,16 @@ semantics), maxParallel at a time, replaying cells whose cache key is unchanged.
 --cell runs only the cells matching every given axis value.
 
 ${RUN_FLAGS}`,
-  options: {
-    cell: { type: 'string' },
-    spec: { type: 'string' },
-    root: { type: 'string' },
-    'no-cache': { type: 'boolean', default: false },
-    frozen: { type: 'boolean', default: false },
-    offline: { type: 'boolean', default: false },
-    'max-parallel': { type: 'string' },
-  },
+  options: { ...RUN_OPTIONS, cell: { type: 'string' } },
   async body(ctx) {
     const loaded = await loadSpec((ctx.values.spec as string | undefined) ?? 'airlock.yaml');
     const matrixEnv = loaded.spec.matrix?.environment;
     if (!matrixEnv) throw new AirlockError('USAGE', `${loaded.file} defines no matrix`);
     const flow = await runVerifyReport({
+      ...runFlowOptions(ctx.values, ctx.reporter),
       spec: loaded.file,
-      ...(ctx.values.root ? { root: ctx.values.root as string } : {}),
       environments: [matrixEnv],
       ...(ctx.values.cell ? { cells: parseCellSelector(ctx.values.cell as string) } : {}),
-      noCache: ctx.values['no-cache'] === true,
-      fetch: { frozen: ctx.values.frozen === true, offline: ctx.values.offline === true },
-      ...maxParallelFlag(ctx.values['max-parallel']),
-      reporter: ctx.reporter,
     });
     ctx.result(flowJson(flow), flowSummary(flow));
     return flow.result.exitCode;
