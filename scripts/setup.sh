@@ -13,8 +13,8 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 3; }
 need=()
 # busybox-static: the base image and every cell's helper; mmdebstrap: the Debian bases;
 # runsc: gVisor cells; qemu-system-x86 + linux-image-cloud-amd64 (+ cpio, e2fsprogs): VM cells;
-# libxml2-utils (xmllint) and chromium: the report tests.
-for pkg in busybox-static mmdebstrap runsc qemu-system-x86 linux-image-cloud-amd64 cpio e2fsprogs libxml2-utils chromium; do
+# libxml2-utils (xmllint) and chromium: the report tests; docker-compose: the dev stack test.
+for pkg in busybox-static mmdebstrap runsc qemu-system-x86 linux-image-cloud-amd64 cpio e2fsprogs libxml2-utils chromium docker-compose; do
   dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -38,10 +38,13 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-/** QEMU processes started for this suite (their argv names its temp dir). */
+/** QEMU processes of this suite: children of this process (probes included), or naming its temp dir. */
 async function qemuLeft(): Promise<string[]> {
-  const { stdout } = await execa('ps', ['-eo', 'pid=,args=']);
-  return stdout.split('\n').filter((l) => l.includes('qemu-system-x86_64') && (l.includes(tmp) || l.includes('airlock-accel-probe-')));
+  const { stdout } = await execa('ps', ['-eo', 'pid=,ppid=,args=']);
+  return stdout.split('\n').filter((l) => {
+    const [, ppid] = l.trim().split(/\s+/);
+    return l.includes('qemu-system-x86_64') && (Number(ppid) === process.pid || l.includes(tmp));
+  });
 }
 
 /** `docker export` of a created (never started) container of `image`; the container goes once the stream ends. */

@@ -38,6 +38,12 @@ export const FrameType = {
   DONE: 8,
   /** host: the plan (see plan.ts), sent once when the guest connects */
   PLAN: 16,
+  /**
+   * host: DONE (or ERROR) and everything before it arrived. The guest waits for it before
+   * powering off: QEMU drops what it still buffers when the guest stops, and under
+   * backpressure that can be the tail of the report.
+   */
+  ACK: 17,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 

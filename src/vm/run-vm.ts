@@ -273,13 +273,16 @@ async function boot(o: { binary: string; argv: string[]; channelSocket: string; 
     s.on('error', () => undefined);
     s.write(encodeFrame({ type: FrameType.PLAN, payload: encodePlan(o.plan) }));
     s.on('data', (chunk: Buffer) => {
+      const full = new Set<Writable>();
       try {
         for (const f of decoder.push(chunk)) {
           if (f.type === FrameType.HELLO && bootMs < 0) bootMs = Math.round(performance.now() - spawnedAt);
           const slow = session.handle(f);
-          if (slow) resumeWhenDrained(s, slow);
+          if (slow) full.add(slow);
+          if (f.type === FrameType.DONE || f.type === FrameType.ERROR) s.write(encodeFrame({ type: FrameType.ACK }));
           if (session.done) poweroffTimer ??= setTimeout(() => fail('the guest did not power off after reporting'), POWEROFF_GRACE_MS);
         }
+        if (full.size > 0) resumeWhenDrained(s, full);
       } catch (e) {
         // a FrameError, a ProtocolError, or a sink factory that threw: the session cannot go on
         s.destroy();
@@ -339,16 +342,19 @@ async function boot(o: { binary: string; argv: string[]; channelSocket: string; 
   return { session, bootMs, aborted, ...(guestError !== undefined ? { guestError } : {}) };
 }
 
-/** Backpressure: no more channel bytes until the sink drains (or is gone). */
-function resumeWhenDrained(socket: Socket, sink: Writable): void {
+/** Backpressure: no more channel bytes until every full sink has drained (or is gone). */
+function resumeWhenDrained(socket: Socket, sinks: Set<Writable>): void {
   socket.pause();
-  const go = () => {
-    sink.off('drain', go);
-    sink.off('close', go);
-    socket.resume();
-  };
-  sink.on('drain', go);
-  sink.on('close', go);
+  for (const sink of sinks) {
+    const go = () => {
+      sink.off('drain', go);
+      sink.off('close', go);
+      sinks.delete(sink);
+      if (sinks.size === 0) socket.resume();
+    };
+    sink.on('drain', go);
+    sink.on('close', go);
+  }
 }
 
 function lastLine(s: string): string {

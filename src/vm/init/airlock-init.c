@@ -7,6 +7,9 @@
  * with its env, workdir and timeout, streams stdout and stderr back in frames, sends
  * each output directory as a tar made by the helper busybox, and powers off.
  *
+ * Before powering off, init waits for the host's ACK of its DONE (QEMU drops bytes it
+ * still buffers when the guest stops).
+ *
  * Frames (src/vm/frame.ts is the host side; keep both in step):
  *   "ALKF" | type u8 | stream u8 | index u16 BE | length u32 BE | payload | crc32 u32 BE
  * The crc covers type..payload. A step's bytes only ever travel as payload, so a step
@@ -63,6 +66,7 @@ enum {
   T_ERROR = 7,
   T_DONE = 8,
   T_PLAN = 16,
+  T_ACK = 17,
 };
 #define MAX_PAYLOAD (4u << 20)
 #define CHUNK 65536
@@ -156,20 +160,6 @@ static void send_frame(int type, int stream, unsigned index, const void *payload
   }
 }
 
-/* Reports a fatal error on the channel (when it is open) and the console, then powers off. */
-static void die(const char *fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
-  console("fatal: %.*s", n, buf);
-  if (chan >= 0) send_frame(T_ERROR, 0, 0, buf, (uint32_t)n);
-  power_off();
-}
-
 static int read_exact(int fd, void *buf, size_t n) {
   char *p = buf;
   while (n > 0) {
@@ -184,6 +174,44 @@ static int read_exact(int fd, void *buf, size_t n) {
   }
   return 0;
 }
+
+/*
+ * Waits (bounded) for the host's ACK of DONE or ERROR: only then has everything sent
+ * before it left QEMU, which drops what it still buffers when the guest powers off.
+ */
+static void await_ack(int timeout_ms) {
+  struct pollfd p = {chan, POLLIN, 0};
+  unsigned char f[16];
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0) return;
+    int n = poll(&p, 1, (int)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    break;
+  }
+  if (read_exact(chan, f, sizeof f) < 0) return;
+  if (memcmp(f, "ALKF", 4) != 0 || f[4] != T_ACK) console("expected an ACK from the host");
+}
+
+/* Reports a fatal error on the channel (when it is open) and the console, then powers off. */
+static void die(const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
+  console("fatal: %.*s", n, buf);
+  if (chan >= 0) {
+    send_frame(T_ERROR, 0, 0, buf, (uint32_t)n);
+    await_ack(10000);
+  }
+  power_off();
+}
+
 
 static int mkdir_p(const char *path, mode_t mode) {
   char tmp[4096];
@@ -675,6 +703,8 @@ int main(void) {
   }
 
   send_frame(T_DONE, 0, 0, NULL, 0);
+  /* the lifetime alarm still bounds this if the host never answers */
+  await_ack(INT32_MAX);
   power_off();
   return 0;
 }
