@@ -44,6 +44,15 @@ describe('the smoke example, end to end on the real engine', () => {
     const gvisorContainer = (await events(r.bundleDir)).find((e) => e.phase === 'container' && e.data.env === 'smoke-gvisor')!;
     expect((gvisorContainer.data.hostConfig as { Runtime: string }).Runtime).toBe('runsc');
     expect(gvisorContainer.data.runtime).toMatchObject({ name: 'runsc', version: expect.stringMatching(/^runsc version/) });
+
+    // the VM environment ran in a QEMU guest with no network card, its boot log kept
+    const vmCell = r.cells.find((c) => c.id === 'smoke-vm')!;
+    expect(vmCell.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(vmCell.outputs.map((o) => o.name)).toEqual(['smoke-vm/out/report.txt']);
+    const vm = (await events(r.bundleDir)).find((e) => e.phase === 'vm')!;
+    expect(vm.data).toMatchObject({ env: 'smoke-vm', nic: 'none', accel: { used: expect.stringMatching(/^(kvm|tcg)$/), reason: expect.any(String) } });
+    expect((vm.data.qemu as { argv: string[] }).argv.join(' ')).toContain('-nic none');
+    expect(vm.data.kernel).toMatchObject({ sha256: expect.stringMatching(/^sha256:/) });
     expect(await leftovers(sb.docker, r.runId)).toBe(0);
   });
 });

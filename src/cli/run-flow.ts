@@ -15,6 +15,8 @@ export interface FlowOptions {
   environments?: string[];
   cells?: Record<string, string>;
   noCache?: boolean;
+  /** run every cell, even those the action cache could replay */
+  runAllCells?: boolean;
   /** the fetch phase: refuse unpinned inputs / use only the CAS */
   fetch?: { frozen?: boolean; offline?: boolean };
   maxParallel?: number;
@@ -49,6 +51,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         reporter: opts.reporter,
         signal,
         noCache: opts.noCache ?? false,
+        runAllCells: opts.runAllCells ?? false,
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
         ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
       }),

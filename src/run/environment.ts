@@ -8,12 +8,12 @@ import type { Variation } from '../engine/variation.js';
 import { startServices, stopServices, type RunningService } from '../engine/services.js';
 import { isAirlockError } from '../errors.js';
 import type { TranscriptWriter } from '../proof/transcript.js';
-import type { EnvironmentSpec, ServiceSpec } from '../spec/types.js';
+import type { EnvironmentSpec, ServiceSpec, StepSpec } from '../spec/types.js';
 import type { Cas } from '../store/cas.js';
 import type { Ledger } from '../store/ledger.js';
 import type { Digest } from '../util/digest.js';
 import { captureToCas } from './capture.js';
-import { evaluateExpect, type ExpectationFailure } from './expect.js';
+import { evaluateExpect, type ExpectationFailure, type StreamText } from './expect.js';
 import type { Reporter } from './reporter.js';
 
 export type StepVerdict = 'pass' | 'fail' | 'timeout' | 'skipped';
@@ -171,9 +171,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
     let failed = false;
     for (const [index, step] of spec.steps.entries()) {
       if (failed) {
-        outcome.steps.push({ name: step.name, verdict: 'skipped', exitCode: null, timedOut: false, durationMs: 0, failures: [] });
-        transcript.append('step', { env: cell, index, name: step.name, argv: step.run, verdict: 'skipped' });
-        reporter.event({ type: 'step-skipped', env: cell, step: step.name });
+        outcome.steps.push(skipStep(ctx, cell, index, step));
         continue;
       }
       const out = captureToCas(cas, ctx.signal);
@@ -187,41 +185,9 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
         throw e;
       }
       const [stdout, stderr] = await Promise.all([out.done, err.done]);
-      ctx.addBlob({ digest: stdout.digest, size: stdout.size, role: 'stdout', name: `${cell}/${step.name}` });
-      ctx.addBlob({ digest: stderr.digest, size: stderr.size, role: 'stderr', name: `${cell}/${step.name}` });
-      const failures = await evaluateExpect(step.expect, { ...result, timeoutMs: step.timeoutMs }, stdout, stderr);
-      const verdict: StepVerdict = result.timedOut ? 'timeout' : failures.length > 0 ? 'fail' : 'pass';
-      failed = verdict !== 'pass';
-      const streams = { stdout: { digest: stdout.digest, size: stdout.size }, stderr: { digest: stderr.digest, size: stderr.size } };
-      outcome.steps.push({ name: step.name, verdict, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, failures, ...streams });
-      transcript.append('step', {
-        env: cell,
-        index,
-        name: step.name,
-        argv: step.run,
-        stepEnv: step.env,
-        timeoutMs: step.timeoutMs,
-        exitCode: result.exitCode,
-        timedOut: result.timedOut,
-        durationMs: result.durationMs,
-        ...streams,
-        expect: step.expect,
-        verdict,
-        failures,
-      });
-      ctx.ledger.recordStep({
-        runId: ctx.runId,
-        env: cell,
-        idx: index,
-        name: step.name,
-        exitCode: result.exitCode,
-        durationMs: result.durationMs,
-        stdoutDigest: stdout.digest,
-        stderrDigest: stderr.digest,
-        verdict,
-        message: failures.map((f) => f.message).join('; ') || null,
-      });
-      reporter.event({ type: 'step-finished', env: cell, step: step.name, verdict, exitCode: result.exitCode, durationMs: result.durationMs, failures });
+      const finished = await finishStep(ctx, cell, index, step, result, stdout, stderr);
+      outcome.steps.push(finished);
+      failed = finished.verdict !== 'pass';
     }
     if (failed) outcome.verdict = 'failed';
 
@@ -229,15 +195,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
     for (const path of spec.outputs) {
       const { tar, done } = await sandbox.archive(path);
       const [entries] = await Promise.all([tarToCas(tar, cas), done]);
-      const files = entries.filter((e) => e.type === 'file' && e.digest !== undefined);
-      for (const f of files) {
-        const name = subjectName(cell, path, f.path);
-        outcome.outputs.push({ name, digest: f.digest!, size: f.size });
-        ctx.addBlob({ digest: f.digest!, size: f.size, role: 'output', name });
-      }
-      outcome.outputSets.push({ path, entries });
-      transcript.append('output', { env: cell, path, entries });
-      reporter.event({ type: 'output-collected', env: cell, path, files: files.length, bytes: files.reduce((t, f) => t + f.size, 0) });
+      recordOutputSet(ctx, cell, path, entries, outcome);
     }
   } catch (e) {
     if (isAirlockError(e) && e.code === 'STEP_FAILED') {
@@ -249,4 +207,74 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
     transcript.append('teardown', { env: cell, containerId: sandbox.id, removed: true });
   }
   return outcome;
+}
+
+/**
+ * Records one step that ran, however it ran (container or VM): its streams as
+ * blobs, its expectations judged, the transcript event, the ledger row and the
+ * progress event.
+ */
+export async function finishStep(
+  ctx: EnvironmentContext,
+  cell: string,
+  index: number,
+  step: StepSpec,
+  result: { exitCode: number; timedOut: boolean; durationMs: number },
+  stdout: StreamText & StreamRef,
+  stderr: StreamText & StreamRef,
+): Promise<StepOutcome> {
+  ctx.addBlob({ digest: stdout.digest, size: stdout.size, role: 'stdout', name: `${cell}/${step.name}` });
+  ctx.addBlob({ digest: stderr.digest, size: stderr.size, role: 'stderr', name: `${cell}/${step.name}` });
+  const failures = await evaluateExpect(step.expect, { ...result, timeoutMs: step.timeoutMs }, stdout, stderr);
+  const verdict: StepVerdict = result.timedOut ? 'timeout' : failures.length > 0 ? 'fail' : 'pass';
+  const streams = { stdout: { digest: stdout.digest, size: stdout.size }, stderr: { digest: stderr.digest, size: stderr.size } };
+  ctx.transcript.append('step', {
+    env: cell,
+    index,
+    name: step.name,
+    argv: step.run,
+    stepEnv: step.env,
+    timeoutMs: step.timeoutMs,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+    ...streams,
+    expect: step.expect,
+    verdict,
+    failures,
+  });
+  ctx.ledger.recordStep({
+    runId: ctx.runId,
+    env: cell,
+    idx: index,
+    name: step.name,
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    stdoutDigest: stdout.digest,
+    stderrDigest: stderr.digest,
+    verdict,
+    message: failures.map((f) => f.message).join('; ') || null,
+  });
+  ctx.reporter.event({ type: 'step-finished', env: cell, step: step.name, verdict, exitCode: result.exitCode, durationMs: result.durationMs, failures });
+  return { name: step.name, verdict, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, failures, ...streams };
+}
+
+/** A step that did not run because an earlier one failed. */
+export function skipStep(ctx: EnvironmentContext, cell: string, index: number, step: StepSpec): StepOutcome {
+  ctx.transcript.append('step', { env: cell, index, name: step.name, argv: step.run, verdict: 'skipped' });
+  ctx.reporter.event({ type: 'step-skipped', env: cell, step: step.name });
+  return { name: step.name, verdict: 'skipped', exitCode: null, timedOut: false, durationMs: 0, failures: [] };
+}
+
+/** One declared output path's files, as signed subjects and manifest blobs. */
+export function recordOutputSet(ctx: EnvironmentContext, cell: string, path: string, entries: OutputEntry[], outcome: EnvironmentOutcome): void {
+  const files = entries.filter((e) => e.type === 'file' && e.digest !== undefined);
+  for (const f of files) {
+    const name = subjectName(cell, path, f.path);
+    outcome.outputs.push({ name, digest: f.digest!, size: f.size });
+    ctx.addBlob({ digest: f.digest!, size: f.size, role: 'output', name });
+  }
+  outcome.outputSets.push({ path, entries });
+  ctx.transcript.append('output', { env: cell, path, entries });
+  ctx.reporter.event({ type: 'output-collected', env: cell, path, files: files.length, bytes: files.reduce((t, f) => t + f.size, 0) });
 }

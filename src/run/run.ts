@@ -46,6 +46,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** build without the engine's layer cache and run every cell (the action cache is refreshed, not read) */
   noCache?: boolean;
+  /** run every cell even when the action cache has its result (builds may still be reused) */
+  runAllCells?: boolean;
   /** cells at once (default: the matrix's maxParallel, else the number of CPUs) */
   maxParallel?: number;
   /** default: the ledger-backed action cache of the workspace */
@@ -146,7 +148,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
       signal,
       builder,
       cache: opts.cache ?? new LedgerActionCache(workspace.ledger, workspace.cas),
-      noCache: opts.noCache ?? false,
+      noCache: (opts.noCache ?? false) || (opts.runAllCells ?? false),
       bundleDir,
       specDir: loaded.dir,
       ...(opts.variation ? { variation: opts.variation } : {}),

@@ -101,4 +101,18 @@ describe('checkPolicy', () => {
       expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ env: 'test[cc=gcc]', field: 'container' }) }),
     );
   });
+
+  it('a VM cell had no network card, by its recorded QEMU command line', () => {
+    const vm = (argv: string[]): TranscriptEvent => ({ seq: 4, time: '2025-01-01T00:00:00.000Z', phase: 'vm', prev: null, data: { env: 'linux-vm', nic: 'none', qemu: { argv } } });
+    const good = ['qemu-system-x86_64', '-nodefaults', '-no-reboot', '-nic', 'none', '-m', '512M'];
+    expect(checkPolicy([container(HARDENED), vm(good)], statement)).toBe(1);
+    for (const bad of [
+      good.filter((a) => a !== 'none' && a !== '-nic'),
+      [...good, '-netdev', 'user,id=n0'],
+      [...good, '-device', 'virtio-net-pci'],
+      good.filter((a) => a !== '-no-reboot'),
+    ]) {
+      expect(() => checkPolicy([container(HARDENED), vm(bad)], statement)).toThrow(expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'qemu.argv' }) }));
+    }
+  });
 });

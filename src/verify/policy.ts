@@ -124,5 +124,22 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
       }
     }
   }
+  for (const event of events.filter((e) => e.phase === 'vm')) checkVm(event);
   return containers.length;
+}
+
+/**
+ * A VM cell's guest had no network card: QEMU's recorded command line says
+ * `-nic none` and adds no network device or backend, and no reboot.
+ */
+function checkVm(event: TranscriptEvent): void {
+  const env = typeof event.data.env === 'string' ? event.data.env : '(unnamed)';
+  const argv = strings((event.data.qemu as { argv?: unknown } | undefined)?.argv);
+  const fail = (field: string, message: string) =>
+    verifyError('POLICY_NOT_ENFORCED', `environment ${env}, vm event seq ${event.seq}: ${message}`, `${env}: ${field}`, `${BUNDLE_FILES.transcript} seq ${event.seq}`, { env, field, seq: event.seq });
+  const nicNone = argv.some((a, i) => a === '-nic' && argv[i + 1] === 'none');
+  if (!nicNone) throw fail('qemu.argv', 'QEMU was not started with -nic none');
+  const network = argv.find((a, i) => ['-netdev', '-net'].includes(a) || (a === '-nic' && argv[i + 1] !== 'none') || (argv[i - 1] === '-device' && /net|e1000|rtl8139/i.test(a)));
+  if (network !== undefined) throw fail('qemu.argv', `QEMU's command line adds a network device or backend (${network})`);
+  if (!argv.includes('-no-reboot')) throw fail('qemu.argv', 'QEMU was not started with -no-reboot');
 }

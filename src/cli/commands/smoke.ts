@@ -7,14 +7,16 @@ export const smokeCommand = defineCommand({
   summary: 'run the root spec, then verify its bundle',
   usage: `usage: airlock smoke [--spec FILE] [--root DIR] [--json]
 
-Runs every environment of the root spec (./airlock.yaml), then verifies the
-sealed bundle with the trusted keys in locks/. Prints the bundle path and PASS
-only when the run passed and its bundle verified.`,
+Runs every environment of the root spec (./airlock.yaml) for real (images are
+reused when their build inputs are unchanged, cells are never replayed from the
+action cache), then verifies the sealed bundle with the trusted keys in locks/.
+Prints the bundle path and PASS only when the run passed and its bundle verified.`,
   options: { spec: { type: 'string' }, root: { type: 'string' } },
   async body(ctx) {
     const flow = await runVerifyReport({
       ...(ctx.values.spec ? { spec: ctx.values.spec as string } : {}),
       ...(ctx.values.root ? { root: ctx.values.root as string } : {}),
+      runAllCells: true,
       reporter: ctx.reporter,
     });
     ctx.result(flowJson(flow), flowSummary(flow));
