@@ -116,7 +116,7 @@ describe('verify and cas verify on a real bundle, through the CLI', () => {
     });
     expect(r.exitCode).toBe(7);
     expect(r.out.code).toBe('BLOB_DIGEST_MISMATCH');
-    expect(r.out.message).toMatch(/smoke(-vm)?\/out\/report\.txt/);
+    expect(r.out.message).toMatch(/smoke(-gvisor|-vm)?\/out\/report\.txt/);
   });
 
   it('one byte of the transcript → the chain breaks', async () => {

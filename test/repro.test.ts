@@ -150,7 +150,7 @@ describe('airlock repro on the real engine', () => {
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const result = lines.at(-1)!;
     expect(result, run.stderr).toMatchObject({ type: 'result', command: 'repro', verified: { ok: true } });
-    expect(result.environments).toEqual(['smoke', 'smoke-vm']);
+    expect(result.environments).toEqual(['smoke', 'smoke-gvisor', 'smoke-vm']);
     expect(result.reproducible).toBe(true);
     expect(run.exitCode).toBe(0);
     expect(lines.some((l) => l.type === 'repro-variations')).toBe(true);

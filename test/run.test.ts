@@ -40,7 +40,7 @@ describe('the smoke example, end to end on the real engine', () => {
 
     // the gVisor environment ran under runsc, as the engine read it back
     const gvisor = r.cells.find((e) => e.id === 'smoke-gvisor')!;
-    expect(gvisor.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(gvisor.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
     const gvisorContainer = (await events(r.bundleDir)).find((e) => e.phase === 'container' && e.data.env === 'smoke-gvisor')!;
     expect((gvisorContainer.data.hostConfig as { Runtime: string }).Runtime).toBe('runsc');
     expect(gvisorContainer.data.runtime).toMatchObject({ name: 'runsc', version: expect.stringMatching(/^runsc version/) });
