@@ -27,8 +27,8 @@ beforeAll(async () => {
   a = await sandbox();
   await cp(join(REPO, 'airlock.yaml'), join(a.dir, 'airlock.yaml'));
   await cp(join(REPO, 'examples/hello-c'), join(a.dir, 'examples/hello-c'), { recursive: true });
-  // the gVisor environment prints a different dmesg every boot: replay the deterministic one
-  original = await runIn(a, join(a.dir, 'airlock.yaml'), { environments: ['smoke'] });
+  // every environment of the root spec, as `make smoke` runs it: container, gVisor and VM cells
+  original = await runIn(a, join(a.dir, 'airlock.yaml'));
   expect(original.verdict).toBe('passed');
   await rm(join(a.dir, 'examples'), { recursive: true });
   bDir = join(a.dir, 'second-copy');
@@ -78,8 +78,14 @@ describe('airlock replay', () => {
       ['context', true],
       ['golden', true],
     ]);
-    expect(r.comparison.steps.map((s) => s.step)).toEqual(['hello', 'report', 'no-egress', 'sealed']);
-    expect(r.comparison.outputs).toEqual([expect.objectContaining({ path: 'smoke/out/report.txt', same: true })]);
+    expect(r.comparison.steps.filter((s) => s.cell === 'smoke').map((s) => s.step)).toEqual(['hello', 'report', 'no-egress', 'sealed']);
+    expect(new Set(r.comparison.steps.map((s) => s.cell))).toEqual(new Set(['smoke', 'smoke-gvisor', 'smoke-vm']));
+    expect(r.comparison.steps.every((s) => s.differs.length === 0)).toBe(true);
+    expect(r.comparison.outputs.map((o) => [o.path, o.same]).sort()).toEqual([
+      ['smoke-gvisor/out/report.txt', true],
+      ['smoke-vm/out/report.txt', true],
+      ['smoke/out/report.txt', true],
+    ]);
 
     // the replay's own bundle is kept with its blobs, verifies on its own, and names the original
     expect(r.replay.bundleDir.startsWith(b.proofsDir)).toBe(true);
