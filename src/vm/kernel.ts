@@ -50,8 +50,13 @@ export interface ResolvedKernel {
 }
 
 export interface ResolveKernelOptions {
-  /** rewrite the lock with what is installed instead of refusing a mismatch */
+  /** rewrite the lock with what is installed (the default unless frozen) */
   update?: boolean;
+  /**
+   * refuse a kernel that differs from the lock (FETCH_HASH_MISMATCH) instead of
+   * re-pinning it; default: AIRLOCK_FROZEN=1 in the environment
+   */
+  frozen?: boolean;
   /** default /boot */
   bootDir?: string;
   /** default /lib/modules */
@@ -60,33 +65,41 @@ export interface ResolveKernelOptions {
 
 /**
  * The guest kernel, pinned in `<locksDir>/vm-kernel.lock.json` by package version and
- * sha256 (its modules too). The lock is written on first use; afterwards anything that
- * differs from it is refused (FETCH_HASH_MISMATCH) unless `update` is set.
+ * sha256 (its modules too). The lock is written on first use. Afterwards a kernel that
+ * differs from it (Debian ships kernel updates, and superseded ones leave the mirror) is
+ * re-pinned, as base images are, with what changed on stderr; frozen, it is refused
+ * (FETCH_HASH_MISMATCH). Either way the proof records the kernel's digest.
  */
 export async function resolveKernel(locksDir: string, options: ResolveKernelOptions = {}): Promise<ResolvedKernel> {
   const bootDir = options.bootDir ?? '/boot';
   const modulesRoot = options.modulesRoot ?? '/lib/modules';
   const lockPath = join(locksDir, KERNEL_LOCK_FILE);
   const lock = await readLock(lockPath);
-  const release = lock && !options.update ? lock.kernel.release : await newestInstalled(bootDir);
+  const frozen = options.frozen ?? process.env.AIRLOCK_FROZEN === '1';
+  const lockedInstalled = lock !== undefined && (await fs.stat(join(bootDir, lock.kernel.file)).then(() => true, () => false));
+  const release = lock && lockedInstalled && !options.update ? lock.kernel.release : await newestInstalled(bootDir);
   const found = await describeInstalled(bootDir, modulesRoot, release, lock?.kernel.release === release ? lock : undefined);
 
   if (lock && !options.update) {
     const problems: string[] = [];
+    if (found.release !== lock.kernel.release) problems.push(`locked kernel ${lock.kernel.release} is not installed; ${found.release} is`);
     if (found.version !== lock.kernel.version) problems.push(`package ${found.package} is ${found.version}, locked ${lock.kernel.version}`);
     if (found.sha256 !== lock.kernel.sha256) problems.push(`${found.path} hashes to ${found.sha256}, locked ${lock.kernel.sha256}`);
     for (const m of found.modules) {
       if (lock.kernel.modules[m.name] !== m.sha256) problems.push(`module ${m.name} hashes to ${m.sha256}, locked ${lock.kernel.modules[m.name] ?? '(not locked)'}`);
     }
-    if (problems.length > 0) {
+    if (problems.length > 0 && !frozen) {
+      process.stderr.write(`airlock: re-pinning the guest kernel in ${lockPath}:\n  ${problems.join('\n  ')}\n`);
+    } else if (problems.length > 0) {
       throw new AirlockError(
         'FETCH_HASH_MISMATCH',
         `the installed guest kernel does not match ${lockPath}:\n  ${problems.join('\n  ')}\n` +
-          `reinstall ${found.package}=${lock.kernel.version}, or accept the installed one by resolving with { update: true }`,
+          `reinstall ${found.package}=${lock.kernel.version}, or accept the installed one (without AIRLOCK_FROZEN=1)`,
         { details: { lock: lockPath, problems, locked: lock.kernel, installed: { version: found.version, sha256: found.sha256 } } },
       );
+    } else {
+      return found;
     }
-    return found;
   }
   const next: KernelLock = {
     lockVersion: 1,
