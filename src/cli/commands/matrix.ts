@@ -8,7 +8,7 @@ import { RUN_FLAGS, RUN_OPTIONS, runFlowOptions } from './run.js';
 export const matrixCommand = defineCommand({
   name: 'matrix',
   summary: "run the spec's matrix (or one cell of it: --cell cc=gcc,opt=-O2)",
-  usage: `usage: airlock matrix [--cell AXIS=VALUE,...] [--spec FILE] [--root DIR] [--no-cache] [--frozen] [--offline] [--max-parallel N] [--json]
+  usage: `usage: airlock matrix [--cell AXIS=VALUE,...] [--spec FILE] [--root DIR] [--no-cache] [--rerun] [--frozen] [--offline] [--max-parallel N] [--json]
 
 Runs the matrix environment once per cell (GitHub Actions' strategy.matrix
 semantics), maxParallel at a time, replaying cells whose cache key is unchanged.

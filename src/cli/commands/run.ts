@@ -6,6 +6,7 @@ import { flowJson, flowSummary, runVerifyReport, type FlowOptions } from '../run
 export const RUN_FLAGS = `  --spec FILE     the spec (default ./airlock.yaml); relative paths in it resolve against its folder
   --root DIR      workspace holding artifacts/, proofs/, locks/ (default: AIRLOCK_ROOT or the current directory)
   --no-cache      build without the engine's layer cache and run every cell (ignore the action cache)
+  --rerun         run every cell even when the action cache could replay it (images are still reused)
   --frozen        refuse inputs not pinned by sha256 (in the spec or locks/inputs.lock.json)
   --offline       fetch nothing: every input must already be in the CAS
   --max-parallel N  cells at once (default: the matrix's maxParallel, else the number of CPUs)
@@ -16,6 +17,7 @@ export const RUN_OPTIONS = {
   spec: { type: 'string' },
   root: { type: 'string' },
   'no-cache': { type: 'boolean', default: false },
+  rerun: { type: 'boolean', default: false },
   frozen: { type: 'boolean', default: false },
   offline: { type: 'boolean', default: false },
   'max-parallel': { type: 'string' },
@@ -35,6 +37,7 @@ export function runFlowOptions(values: Record<string, unknown>, reporter: Report
     ...(values.spec ? { spec: values.spec as string } : {}),
     ...(values.root ? { root: values.root as string } : {}),
     noCache: values['no-cache'] === true,
+    runAllCells: values.rerun === true,
     fetch: { frozen: values.frozen === true, offline: values.offline === true },
     ...maxParallelFlag(values['max-parallel']),
     reporter,
@@ -44,7 +47,7 @@ export function runFlowOptions(values: Record<string, unknown>, reporter: Report
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'build and run environments of a spec, sealed, and seal a signed bundle',
-  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--frozen] [--offline] [--max-parallel N] [--json]
+  usage: `usage: airlock run [--spec FILE] [ENV...] [--root DIR] [--no-cache] [--rerun] [--frozen] [--offline] [--max-parallel N] [--json]
 
 Builds the spec's images (network none), runs each selected environment (default:
 all; a matrix environment once per cell, in parallel) in hardened cells, seals
