@@ -13,17 +13,23 @@ import { DigestSchema } from './digest-schema.js';
  * line (the head) fixes every event before it.
  */
 
-/** Phases the orchestrator writes. Readers accept any non-empty phase. */
+/** Phases the orchestrator writes (docs/formats.md says what each carries). Readers accept any non-empty phase. */
 export const TRANSCRIPT_PHASES = [
   'environment',
+  'fetch',
   'inputs',
   'build',
   'image',
+  'cell',
+  'network',
+  'service',
   'container',
+  'vm',
   'step',
   'output',
   'teardown',
   'run',
+  'repro',
 ] as const;
 export type TranscriptPhase = (typeof TRANSCRIPT_PHASES)[number];
 
@@ -80,9 +86,8 @@ export class TranscriptWriter {
     return this.#seq;
   }
 
-  append(phase: string, data: object): TranscriptEvent {
+  append(phase: TranscriptPhase, data: object): TranscriptEvent {
     if (this.#fd === null) throw new AirlockError('INTERNAL', `transcript ${this.path} is closed`);
-    if (phase === '') throw new AirlockError('INTERNAL', 'a transcript event needs a phase');
     if (data === null || Array.isArray(data)) throw new AirlockError('INTERNAL', 'transcript event data must be an object');
     const event: TranscriptEvent = {
       seq: this.#seq,

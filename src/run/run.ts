@@ -220,6 +220,8 @@ async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: Cell
     opts.reporter.event({ type: 'cell-queued', cell: cell.id });
     queue
       .add(async () => {
+        // Interrupted: queued cells never start (the run is being torn down).
+        if (opts.signal.aborted) return;
         if (cancel.signal.aborted) {
           state.outcomes.push(skipped(state, cell, 'cancelled: an earlier cell failed (failFast)'));
           return;
