@@ -60,6 +60,31 @@ describe('interrupting a run', () => {
   });
 });
 
+describe('interrupting a matrix run with services', () => {
+  it('SIGINT mid-matrix removes every cell, service and network of the run', async () => {
+    const keyPath = join(sb.dir, 'keys-matrix', 'signing.key');
+    await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks-matrix') });
+    const child = spawn('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(REPO, 'examples/matrix/airlock.yaml'), '--root', sb.dir, '--rerun', '--json'], {
+      env: { ...process.env, AIRLOCK_SIGNING_KEY: keyPath },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let runId: string | undefined;
+    await new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const event = JSON.parse(line) as { type: string; runId?: string };
+        if (event.type === 'run-started') runId = event.runId;
+        if (event.type === 'service-ready') resolve();
+      });
+    });
+    const filters = { label: [`${LABEL_RUN}=${runId}`] };
+    expect((await sb.docker.listNetworks({ filters })).length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(await leftovers(sb.docker, runId!)).toBe(0);
+  });
+});
+
 describe('airlock gc', () => {
   it('removes labelled leftovers of a dead controller and spares a live one’s', async () => {
     const make = async (runId: string, pid: number) => {
