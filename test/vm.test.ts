@@ -371,7 +371,7 @@ describe('guest roots, init and kernel are pinned and reproducible', () => {
     expect(b.digest).toBe(a.digest);
   });
 
-  it('pins the kernel: writes the lock once, refuses a mismatch, updates on request', async () => {
+  it('pins the kernel: writes the lock once, refuses a mismatch when frozen, re-pins it otherwise', async () => {
     const locks = join(tmp, 'locks-pin');
     const first = await resolveKernel(locks);
     const lockPath = join(locks, KERNEL_LOCK_FILE);
@@ -380,14 +380,15 @@ describe('guest roots, init and kernel are pinned and reproducible', () => {
     expect(Object.keys(lock.kernel.modules)).toEqual(expect.arrayContaining(['virtio_console', 'virtio_pci', 'virtio_blk']));
 
     await writeFile(lockPath, JSON.stringify({ ...lock, kernel: { ...lock.kernel, sha256: `sha256:${'0'.repeat(64)}`, version: '0.0-bogus' } }));
-    const err = await resolveKernel(locks).catch((e: unknown) => e);
+    const err = await resolveKernel(locks, { frozen: true }).catch((e: unknown) => e);
     expect(isAirlockError(err, 'FETCH_HASH_MISMATCH')).toBe(true);
     expect((err as Error).message).toMatch(/locked 0\.0-bogus/);
-    await resolveKernel(locks, { update: true });
+    expect(JSON.parse(await readFile(lockPath, 'utf8')).kernel.version).toBe('0.0-bogus');
+    await resolveKernel(locks);
     expect(JSON.parse(await readFile(lockPath, 'utf8')).kernel.sha256).toBe(first.sha256);
   });
 
-  it('probes KVM within its bound and falls back to TCG, once per process', async () => {
+  it('probes KVM within its bound and falls back to TCG, once per process (and host boot)', async () => {
     clearAccelCache();
     const t0 = performance.now();
     const auto = await probeAccel('auto', 3_000, { kernel: kernel.path });

@@ -41,7 +41,7 @@ export function probeAccel(pref: 'auto' | Accel, timeoutMs = KVM_PROBE_TIMEOUT_M
   const key = `${timeoutMs}:${options.kernel ?? ''}:${options.busybox ?? ''}`;
   let probe = cache.get(key);
   if (!probe) {
-    probe = bootProbe('kvm', timeoutMs, options);
+    probe = rememberedPerBoot(key, () => bootProbe('kvm', timeoutMs, options));
     cache.set(key, probe);
     probe.catch(() => cache.delete(key));
   }
@@ -50,6 +50,27 @@ export function probeAccel(pref: 'auto' | Accel, timeoutMs = KVM_PROBE_TIMEOUT_M
     if (pref === 'kvm') throw new AirlockError('ENGINE_ERROR', `KVM was requested but is not usable: ${r.reason}`, { details: { reason: r.reason } });
     return { used: 'tcg', reason: `${r.reason}; using tcg` };
   });
+}
+
+/**
+ * The probe's result, remembered until the host reboots (keyed by its boot id), so
+ * each `airlock` process does not pay a hanging KVM's timeout again. A fixed KVM is
+ * noticed after the next boot; the reason says the result was remembered.
+ */
+async function rememberedPerBoot(key: string, probe: () => Promise<AccelChoice>): Promise<AccelChoice> {
+  const bootId = (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+  if (!bootId) return probe();
+  const file = join(tmpdir(), `airlock-accel-${bootId}.json`);
+  const remembered = await fs
+    .readFile(file, 'utf8')
+    .then((t) => (JSON.parse(t) as Record<string, AccelChoice & { at: string }>)[key])
+    .catch(() => undefined);
+  if (remembered) return { used: remembered.used, reason: `${remembered.reason} (probed at ${remembered.at}, this boot)` };
+  const result = await probe();
+  const all = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({}));
+  await fs.writeFile(`${file}.${process.pid}.tmp`, JSON.stringify({ ...all, [key]: { ...result, at: new Date().toISOString() } }));
+  await fs.rename(`${file}.${process.pid}.tmp`, file);
+  return result;
 }
 
 /** Forgets probe results (tests). */
