@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../src/engine/cleanup.js';
@@ -108,5 +109,21 @@ describe('airlock gc', () => {
     } finally {
       await sb.docker.getContainer(live).remove({ force: true });
     }
+  });
+
+  it('removes untagged images of airlock builds, and nothing else', async () => {
+    const dir = join(sb.dir, 'gc-images');
+    const build = async (content: string, label: string) => {
+      await writeTree(dir, { Dockerfile: `FROM airlock/busybox\nLABEL dev.airlock.spec=${label}\nRUN echo ${content} > /tmp/x\n` });
+      const r = await execa('docker', ['build', '-q', '--network', 'none', '-t', `airlock-gc-test/${label}:latest`, dir]);
+      return r.stdout.trim();
+    };
+    const old = await build('one', 'gc-test');
+    const current = await build('two', 'gc-test');
+    const removed = await collectGarbage(sb.docker);
+    expect(removed.images).toContain(old);
+    expect(removed.images).not.toContain(current);
+    expect(await sb.docker.getImage(current).inspect()).toMatchObject({ Id: current });
+    await sb.docker.getImage(current).remove({ force: true });
   });
 });

@@ -1,11 +1,13 @@
 import type Docker from 'dockerode';
-import { isNotFound } from './client.js';
-import { LABEL_MANAGED, LABEL_PID, LABEL_RUN } from './labels.js';
+import { isNotFound, statusCode } from './client.js';
+import { LABEL_BUILT_BY_SPEC, LABEL_MANAGED, LABEL_PID, LABEL_RUN } from './labels.js';
 
 export interface Removed {
   containers: string[];
   networks: string[];
   volumes: string[];
+  /** untagged images airlock built (a rebuild moved their tag away) */
+  images: string[];
 }
 
 const ignoreGone = (e: unknown) => {
@@ -28,7 +30,7 @@ function pidAlive(pid: number): boolean {
  */
 async function removeLabelled(docker: Docker, labelFilter: string, keep: (labels: Record<string, string>) => boolean): Promise<Removed> {
   const filters = { label: [labelFilter] };
-  const removed: Removed = { containers: [], networks: [], volumes: [] };
+  const removed: Removed = { containers: [], networks: [], volumes: [], images: [] };
   for (const c of await docker.listContainers({ all: true, filters })) {
     if (keep(c.Labels ?? {})) continue;
     await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone);
@@ -55,12 +57,24 @@ export function removeRunResources(docker: Docker, runId: string): Promise<Remov
 
 /**
  * What crashed runs left behind: every airlock-labelled resource whose
- * controller process is gone (or all of them with `all`).
+ * controller process is gone (or all of them with `all`), and the untagged
+ * images of airlock builds (`--no-cache` and repro rebuilds leave the old ones).
  */
-export function collectGarbage(docker: Docker, { all = false } = {}): Promise<Removed> {
-  return removeLabelled(docker, `${LABEL_MANAGED}=true`, (labels) => {
+export async function collectGarbage(docker: Docker, { all = false } = {}): Promise<Removed> {
+  const removed = await removeLabelled(docker, `${LABEL_MANAGED}=true`, (labels) => {
     if (all) return false;
     const pid = Number(labels[LABEL_PID]);
     return pid !== process.pid && pidAlive(pid);
   });
+  for (const image of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_BUILT_BY_SPEC] } })) {
+    // An image a container still uses (or a newer build's parent) stays: the engine refuses, and that is right.
+    await docker
+      .getImage(image.Id)
+      .remove()
+      .then(() => removed.images.push(image.Id))
+      .catch((e: unknown) => {
+        if (!(statusCode(e) === 409 || isNotFound(e))) throw e;
+      });
+  }
+  return removed;
 }

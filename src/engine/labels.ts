@@ -8,6 +8,8 @@ export const LABEL_RUN = 'dev.airlock.run';
 /** pid of the controller that created the resource: gc leaves resources of live controllers alone. */
 export const LABEL_PID = 'dev.airlock.pid';
 export const LABEL_ROLE = 'dev.airlock.role';
+/** On images airlock builds: the spec they were built for. */
+export const LABEL_BUILT_BY_SPEC = 'dev.airlock.spec';
 /** On base images: the normalized rootfs digest measured when the image was made. */
 export const LABEL_ROOTFS = 'dev.airlock.rootfs-digest';
 

@@ -9,6 +9,7 @@ import type { ImageVariant } from '../plan/plan.js';
 import { canonicalJson } from '../proof/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { isNotFound } from '../engine/client.js';
+import { LABEL_BUILT_BY_SPEC } from '../engine/labels.js';
 import type { Reporter } from './reporter.js';
 import type { Workspace } from './workspace.js';
 
@@ -104,7 +105,7 @@ export class Builder {
   async #build(variant: ImageVariant): Promise<BuiltImage> {
     const { docker, reporter, workspace, transcript } = this.ctx;
     const context = this.ctx.contexts.get(contextKey(variant))!;
-    const labels = { ...variant.spec.labels, 'dev.airlock.spec': this.ctx.specName, 'dev.airlock.image': variant.name };
+    const labels = { ...variant.spec.labels, [LABEL_BUILT_BY_SPEC]: this.ctx.specName, 'dev.airlock.image': variant.name };
     const buildKey = await this.#buildKey(variant, context, labels);
     const cachedId = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
     if (cachedId) {

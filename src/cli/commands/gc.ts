@@ -9,7 +9,8 @@ export const gcCommand = defineCommand({
   usage: `usage: airlock gc [--all] [--root DIR] [--json]
 
 Removes every airlock-labelled container, network and volume whose controller
-process is gone (with --all: every one), deletes temp files a crashed run left
+process is gone (with --all: every one), untagged images of airlock builds that
+nothing uses, deletes temp files a crashed run left
 in artifacts/tmp/, and marks runs left "running" in the ledger as interrupted.`,
   options: { all: { type: 'boolean', default: false }, root: { type: 'string' } },
   async body(ctx) {
@@ -19,7 +20,7 @@ in artifacts/tmp/, and marks runs left "running" in the ledger as interrupted.`,
       const tempFiles = await workspace.cas.cleanTemp();
       const interrupted = workspace.ledger.markStaleRunsInterrupted();
       ctx.result({ removed, tempFiles, interruptedRuns: interrupted }, [
-        `removed ${removed.containers.length} containers, ${removed.networks.length} networks, ${removed.volumes.length} volumes`,
+        `removed ${removed.containers.length} containers, ${removed.networks.length} networks, ${removed.volumes.length} volumes, ${removed.images.length} untagged images`,
         `removed ${tempFiles} temp files; marked ${interrupted.length} stale runs interrupted`,
       ]);
       return 0;
