@@ -21,6 +21,29 @@ async function runLabelled(runId: string) {
   return sb.docker.listContainers({ all: true, filters });
 }
 
+/**
+ * Starts `airlock run --json` in a child process signing with the sandbox key, and
+ * resolves once it reported `until` (its stdout keeps being read, so it never blocks).
+ */
+async function startRun(args: string[], until: string) {
+  const keyPath = join(sb.dir, 'keys', 'signing.key');
+  await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks'), force: true });
+  const child = spawn('node', [join(REPO, 'bin/airlock'), 'run', '--root', sb.dir, '--json', ...args], {
+    env: { ...process.env, AIRLOCK_SIGNING_KEY: keyPath },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let runId: string | undefined;
+  await new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line) as { type: string; runId?: string };
+      if (event.type === 'run-started') runId = event.runId;
+      if (event.type === until) resolve();
+    });
+  });
+  return { runId, child, exited };
+}
+
 describe('interrupting a run', () => {
   it('SIGINT removes the run’s containers, seals the bundle as interrupted and exits 130', async () => {
     const dir = join(sb.dir, 'interrupt');
@@ -30,22 +53,7 @@ describe('interrupting a run', () => {
       - name: wait
         run: ["sleep", "120"]
 `));
-    const keyPath = join(sb.dir, 'keys', 'signing.key');
-    await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks') });
-    const child = spawn('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(dir, 'airlock.yaml'), '--root', sb.dir, '--json'], {
-      env: { ...process.env, AIRLOCK_SIGNING_KEY: keyPath },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // Wait until the cell is running, then interrupt (stdout keeps being read).
-    let runId: string | undefined;
-    await new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const event = JSON.parse(line) as { type: string; runId?: string };
-        if (event.type === 'run-started') runId = event.runId;
-        if (event.type === 'env-started') resolve();
-      });
-    });
+    const { runId, child, exited } = await startRun(['--spec', join(dir, 'airlock.yaml')], 'env-started');
     expect(runId).toBeDefined();
     expect((await runLabelled(runId!)).length).toBe(1);
     child.kill('SIGINT');
@@ -63,21 +71,7 @@ describe('interrupting a run', () => {
 
 describe('interrupting a matrix run with services', () => {
   it('SIGINT mid-matrix removes every cell, service and network of the run', async () => {
-    const keyPath = join(sb.dir, 'keys-matrix', 'signing.key');
-    await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks-matrix') });
-    const child = spawn('node', [join(REPO, 'bin/airlock'), 'run', '--spec', join(REPO, 'examples/matrix/airlock.yaml'), '--root', sb.dir, '--rerun', '--json'], {
-      env: { ...process.env, AIRLOCK_SIGNING_KEY: keyPath },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let runId: string | undefined;
-    await new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const event = JSON.parse(line) as { type: string; runId?: string };
-        if (event.type === 'run-started') runId = event.runId;
-        if (event.type === 'service-ready') resolve();
-      });
-    });
+    const { runId, child, exited } = await startRun(['--spec', join(REPO, 'examples/matrix/airlock.yaml'), '--rerun'], 'service-ready');
     const filters = { label: [`${LABEL_RUN}=${runId}`] };
     expect((await sb.docker.listNetworks({ filters })).length).toBeGreaterThan(0);
     child.kill('SIGINT');

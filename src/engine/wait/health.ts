@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { endedReason, failed, GONE_REASON, poll, ready, stateOf, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
+import { endedReason, failed, pollState, ready, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
 /** How many of the engine's most recent health probe results a reason quotes. */
 const QUOTED_PROBES = 3;
@@ -36,14 +36,6 @@ export class HealthCheckWaitStrategy implements WaitStrategy {
   readonly description = 'healthcheck';
 
   waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
-    return poll(
-      this.description,
-      ctx,
-      async () => {
-        const state = await stateOf(container);
-        return 'gone' in state ? failed(GONE_REASON) : healthVerdict(state);
-      },
-      POLL_MS,
-    );
+    return pollState(this.description, container, ctx, healthVerdict, POLL_MS);
   }
 }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { endedReason, failed, GONE_REASON, poll, ready, stateOf, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
+import { endedReason, failed, pollState, ready, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
 const POLL_MS = 100;
 
@@ -14,14 +14,6 @@ export class RunningWaitStrategy implements WaitStrategy {
   readonly description = 'running';
 
   waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
-    return poll(
-      this.description,
-      ctx,
-      async () => {
-        const state = await stateOf(container);
-        return 'gone' in state ? failed(GONE_REASON) : runningVerdict(state);
-      },
-      POLL_MS,
-    );
+    return pollState(this.description, container, ctx, runningVerdict, POLL_MS);
   }
 }

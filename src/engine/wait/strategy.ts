@@ -149,3 +149,16 @@ export async function stateOf(container: Docker.Container): Promise<ContainerSta
 }
 
 export const GONE_REASON = 'the container no longer exists';
+
+/** Polls the container's state until `verdict` calls it ready or failed (gone counts as failed). */
+export function pollState(description: string, container: Docker.Container, ctx: WaitContext, verdict: (state: ContainerState) => Verdict, everyMs: number): Promise<WaitResult> {
+  return poll(
+    description,
+    ctx,
+    async () => {
+      const state = await stateOf(container);
+      return 'gone' in state ? failed(GONE_REASON) : verdict(state);
+    },
+    everyMs,
+  );
+}
