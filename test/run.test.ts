@@ -29,6 +29,11 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(report.toString()).toContain('square[15]=225\n');
 
     const verified = await verifyBundle({ bundleDir: r.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
+    // the ledger holds the run, its images, its steps and every blob its bundle depends on
+    expect(sb.workspace.ledger.getRun(r.runId)).toMatchObject({ status: 'passed', exitCode: 0, bundleDir: r.bundleDir });
+    expect(sb.workspace.ledger.listImages(r.runId).map((i) => i.rootfsDigest)).toEqual(expect.arrayContaining(r.images.map((i) => i.rootfsDigest)));
+    expect(sb.workspace.ledger.listSteps(r.runId).filter((s) => s.env === 'smoke').map((s) => s.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(sb.workspace.ledger.getBlob(r.cells[0]!.outputs[0]!.digest)).toMatchObject({ role: 'output', firstSeenRun: r.runId });
     expect(verified.checks.map((c) => c.name)).toContain('policy');
 
     const container = (await events(r.bundleDir)).find((e) => e.phase === 'container')!;

@@ -184,6 +184,8 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     workspace.ledger.finishRun(runId, { status: 'error', exitCode: EXIT.INTERNAL, bundleDir: null });
     throw e;
   }
+  // The ledger knows every blob a bundle depends on, and which run first stored it.
+  for (const b of state.blobs) workspace.ledger.recordBlob({ digest: b.digest, size: b.size, firstSeenRun: runId, role: b.role });
   workspace.ledger.finishRun(runId, { status: verdict, exitCode, bundleDir });
   const order = new Map(plan?.cells.map((c, i) => [c.id, i]));
   return {
