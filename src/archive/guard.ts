@@ -2,6 +2,7 @@ import type { Header } from 'tar-stream';
 
 import { AirlockError } from '../errors.js';
 import { ancestorsOf, normalizeEntryPath, parentOf } from './paths.js';
+import { tarEntryType } from './tar-read.js';
 
 export type SafeEntryType = 'file' | 'dir' | 'symlink' | 'hardlink';
 
@@ -128,23 +129,10 @@ export class EntryGuard {
 }
 
 function safeType(h: Header): SafeEntryType {
-  switch (h.type) {
-    case 'file':
-    case 'contiguous-file':
-      return 'file';
-    case 'directory':
-      return 'dir';
-    case 'symlink':
-      return 'symlink';
-    case 'link':
-      return 'hardlink';
-    case 'character-device':
-    case 'block-device':
-    case 'fifo':
-      throw unsafe(h.name, `special file (${h.type}) refused`);
-    default:
-      throw unsafe(h.name, `unsupported entry type ${String(h.type)}`);
-  }
+  const type = tarEntryType(h);
+  if (type === 'char' || type === 'block' || type === 'fifo') throw unsafe(h.name, `special file (${h.type}) refused`);
+  if (type === undefined) throw unsafe(h.name, `unsupported entry type ${String(h.type)}`);
+  return type;
 }
 
 function checkName(entry: string, s: string): void {

@@ -5,9 +5,9 @@ import type { Header } from 'tar-stream';
 import { AirlockError } from '../errors.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { compareBytes, normalizeEntryPath } from './paths.js';
-import { forEachTarEntry } from './tar-read.js';
+import { forEachTarEntry, tarEntryType, type TarEntryType } from './tar-read.js';
 
-export type RootfsEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+export type RootfsEntryType = TarEntryType;
 
 /**
  * One line of a rootfs listing. Optional fields are absent (not null) when they do not apply,
@@ -159,29 +159,13 @@ export function parseRootfsListing(listing: Buffer | string): RootfsRecord[] {
 }
 
 function entryType(h: Header): RootfsEntryType {
-  switch (h.type) {
-    case 'file':
-    case 'contiguous-file':
-    case undefined:
-    case null:
-      return 'file';
-    case 'directory':
-      return 'dir';
-    case 'symlink':
-      return 'symlink';
-    case 'link':
-      return 'hardlink';
-    case 'character-device':
-      return 'char';
-    case 'block-device':
-      return 'block';
-    case 'fifo':
-      return 'fifo';
-    default:
-      throw new AirlockError('ARCHIVE_UNSAFE', `unsupported tar entry type ${String(h.type)}: ${h.name}`, {
-        details: { entry: h.name, type: h.type },
-      });
+  const type = tarEntryType(h);
+  if (type === undefined) {
+    throw new AirlockError('ARCHIVE_UNSAFE', `unsupported tar entry type ${String(h.type)}: ${h.name}`, {
+      details: { entry: h.name, type: h.type },
+    });
   }
+  return type;
 }
 
 /**

@@ -48,3 +48,31 @@ export async function forEachTarEntry(
     });
   }
 }
+
+/** The kinds of filesystem entry a tar can hold, as airlock names them. */
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+
+/** What a tar header describes, or undefined for a type airlock does not handle (GNU extensions, …). */
+export function tarEntryType(h: Header): TarEntryType | undefined {
+  switch (h.type) {
+    case 'file':
+    case 'contiguous-file':
+    case undefined:
+    case null:
+      return 'file';
+    case 'directory':
+      return 'dir';
+    case 'symlink':
+      return 'symlink';
+    case 'link':
+      return 'hardlink';
+    case 'character-device':
+      return 'char';
+    case 'block-device':
+      return 'block';
+    case 'fifo':
+      return 'fifo';
+    default:
+      return undefined;
+  }
+}

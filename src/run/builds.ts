@@ -40,6 +40,8 @@ export interface BuilderContext {
   runId: string;
   specName: string;
   contexts: Map<string, ContextTar>;
+  /** base image ref → the engine's image id, as the inputs phase inspected it */
+  baseIds: Map<string, string>;
   addBlob: (b: ManifestBlob) => void;
   noCache: boolean;
   signal: AbortSignal;
@@ -84,8 +86,8 @@ export class Builder {
    * and the exact base images. Equal inputs made an image before: if the engine
    * still has it, it is reused without asking the engine to build.
    */
-  async #buildKey(variant: ImageVariant, context: ContextTar, labels: Record<string, string>): Promise<string> {
-    const bases = await Promise.all(variant.bases.map(async (ref) => [ref, (await this.ctx.docker.getImage(ref).inspect()).Id]));
+  #buildKey(variant: ImageVariant, context: ContextTar, labels: Record<string, string>): string {
+    const bases = variant.bases.map((ref) => [ref, this.ctx.baseIds.get(ref)!]);
     return sha256Digest(canonicalJson({ context: context.digest, dockerfile: context.dockerfileName, target: variant.spec.target ?? null, args: variant.args, labels, bases }));
   }
 
@@ -106,7 +108,7 @@ export class Builder {
     const { docker, reporter, workspace, transcript } = this.ctx;
     const context = this.ctx.contexts.get(contextKey(variant))!;
     const labels = { ...variant.spec.labels, [LABEL_BUILT_BY_SPEC]: this.ctx.specName, 'dev.airlock.image': variant.name };
-    const buildKey = await this.#buildKey(variant, context, labels);
+    const buildKey = this.#buildKey(variant, context, labels);
     const cachedId = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
     if (cachedId) {
       transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cachedId, buildKey, cached: true });

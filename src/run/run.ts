@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
@@ -131,9 +131,9 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
     const helper = await recordEnvironment(opts, state, engine);
     const inputs = await fetchPhase(opts, state);
-    await recordInputs(opts, state, plan.variants, inputs);
+    const baseIds = await recordInputs(opts, state, plan.variants, inputs);
     builder = new Builder(
-      { docker, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
+      { docker, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, baseIds, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
       plan.variants,
     );
     await runCells(opts, state, plan, {
@@ -327,8 +327,11 @@ async function fetchPhase(opts: RunOptions, state: RunState): Promise<{ path: st
   return fetched.map((f) => ({ path: `.airlock/inputs/${f.name}`, source: cas.pathOf(f.digest) }));
 }
 
-/** The `inputs` phase: every byte that can change the result, by digest, kept in the CAS. */
-async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[], extra: { path: string; source: string }[]): Promise<void> {
+/**
+ * The `inputs` phase: every byte that can change the result, by digest, kept in
+ * the CAS. Returns the engine's image id of each base image, as inspected here.
+ */
+async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[], extra: { path: string; source: string }[]): Promise<Map<string, string>> {
   const { cas } = opts.workspace;
   const { docker, loaded } = opts;
   const spec = await cas.put(Buffer.from(loaded.text, 'utf8'));
@@ -394,7 +397,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
   const locks: { path: string; digest: Digest; size: number }[] = [];
   for (const file of [BASE_LOCK_FILE, INPUTS_LOCK_FILE]) {
     const lockPath = join(opts.workspace.locksDir, file);
-    if (!(await readFile(lockPath).then(() => true, () => false))) continue;
+    if (!(await stat(lockPath).then(() => true, () => false))) continue;
     const ref = await cas.putFile(lockPath);
     locks.push({ path: `locks/${file}`, ...ref });
     state.blobs.push({ ...ref, role: 'lock', name: `locks/${file}` });
@@ -410,6 +413,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
   });
   if (opts.replayOf) state.deps.push(descriptor(`replay-of:${opts.replayOf.runId}`, opts.replayOf.envelopeDigest));
+  return new Map(bases.map((b) => [b.ref, b.imageId]));
 }
 
 const CELL_VERDICT: Record<CellOutcome['status'], Verdict> = { passed: 'passed', cached: 'passed', failed: 'failed', error: 'error', skipped: 'skipped' };

@@ -1,21 +1,13 @@
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AirlockError } from '../errors.js';
 import { parseSpec } from './load.js';
+import { FIXTURE_SPEC, issuesOf } from './testing/issues.js';
 
-const FILE = join(resolve(import.meta.dirname, 'fixtures/hello'), 'airlock.yaml');
+const FILE = FIXTURE_SPEC;
+const issues = issuesOf;
 
 const spec = (env: string) =>
   `version: 1\nname: iso\nimages:\n  box: { dockerfile: Dockerfile }\nenvironments:\n  e:\n    image: box\n${env}    steps:\n      - run: ["true"]\n        timeout: 10s\n`;
 
-function issues(text: string) {
-  try {
-    parseSpec(text, FILE);
-  } catch (e) {
-    return (e as AirlockError).details.issues as { path: string; line: number; message: string }[];
-  }
-  throw new Error('expected the spec to be refused');
-}
 
 describe('isolation', () => {
   it('defaults to container, without vm settings', () => {

@@ -1,9 +1,9 @@
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AirlockError } from '../errors.js';
 import { parseSpec } from './load.js';
+import { FIXTURE_SPEC, issuesOf } from './testing/issues.js';
 
-const FILE = join(resolve(import.meta.dirname, 'fixtures/hello'), 'airlock.yaml');
+const FILE = FIXTURE_SPEC;
+const issues = issuesOf;
 
 const SPEC = `version: 1
 name: m
@@ -31,14 +31,6 @@ matrix:
   maxParallel: 2
 `;
 
-function issues(text: string) {
-  try {
-    parseSpec(text, FILE);
-  } catch (e) {
-    return (e as AirlockError).details.issues as { path: string; line: number; message: string }[];
-  }
-  throw new Error('expected the spec to be refused');
-}
 
 describe('matrix and services in the spec', () => {
   it('normalizes the matrix and the services', () => {

@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { containerState } from './testing/fixtures.js';
 import { healthVerdict } from './health.js';
-import type { ContainerState } from './strategy.js';
 
-const state = (over: Partial<ContainerState>): ContainerState => ({
-  Status: 'running',
-  Running: true,
-  Paused: false,
-  Restarting: false,
-  OOMKilled: false,
-  Dead: false,
-  Pid: 42,
-  ExitCode: 0,
-  Error: '',
-  StartedAt: '',
-  FinishedAt: '',
-  ...over,
-});
+const state = containerState;
 const probe = (ExitCode: number, Output: string) => ({ Start: '', End: '', ExitCode, Output });
 
 describe('healthVerdict', () => {

@@ -1,15 +1,10 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
+import { logFrame } from './testing/fixtures.js';
 import { lineMatcher, LogWaitStrategy } from './log.js';
 
-const frame = (stream: 1 | 2, text: string) => {
-  const data = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(data.length, 4);
-  return Buffer.concat([header, data]);
-};
+const frame = logFrame;
 
 /** A container whose followed log is `stream`, and whose state says it exited with `exitCode`. */
 function fakeContainer(stream: PassThrough, exitCode = 0) {

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { logFrame } from './testing/fixtures.js';
 import { LineSplitter, LogDemuxer, logLines } from './logs.js';
 
-const frame = (stream: 1 | 2, text: string) => {
-  const data = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(data.length, 4);
-  return Buffer.concat([header, data]);
-};
+const frame = logFrame;
 
 describe('LogDemuxer', () => {
   it('splits multiplexed frames by stream', () => {

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { containerState } from './testing/fixtures.js';
 import { runningVerdict } from './running.js';
-import { endedReason, type ContainerState } from './strategy.js';
+import { endedReason } from './strategy.js';
 
-const state = (over: Partial<ContainerState>): ContainerState => ({
-  Status: 'running',
-  Running: true,
-  Paused: false,
-  Restarting: false,
-  OOMKilled: false,
-  Dead: false,
-  Pid: 42,
-  ExitCode: 0,
-  Error: '',
-  StartedAt: '',
-  FinishedAt: '',
-  ...over,
-});
+const state = containerState;
 
 describe('endedReason', () => {
   it('is undefined while the container runs or has not started yet', () => {
