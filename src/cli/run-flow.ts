@@ -1,17 +1,18 @@
 import { connectEngine } from '../engine/client.js';
-import { isAirlockError, toAirlockError } from '../errors.js';
+import { EXIT, isAirlockError, toAirlockError, type ExitCode } from '../errors.js';
 import { loadSigningKey, loadTrustedKeys } from '../proof/keys.js';
 import { reportRun, writeReports, type BundleCheck } from '../run/reports.js';
 import type { Reporter } from '../run/reporter.js';
 import { runSpec, type RunResult } from '../run/run.js';
-import { openWorkspace, workspaceRoot } from '../run/workspace.js';
+import { openWorkspace } from '../run/workspace.js';
 import { loadSpec } from '../spec/load.js';
 import { verifyBundle, type VerifyReport } from '../verify/index.js';
 import { withInterrupts } from './interrupts.js';
 
 export interface FlowOptions {
-  spec?: string;
-  root?: string;
+  spec: string;
+  /** the workspace root */
+  root: string;
   environments?: string[];
   cells?: Record<string, string>;
   noCache?: boolean;
@@ -27,6 +28,8 @@ export interface FlowResult {
   result: RunResult;
   verification: VerifyReport | undefined;
   check: BundleCheck;
+  /** the exit code of the bundle's own verification: 0, or that of its error (7, or 10 when verify itself broke) */
+  verifyExitCode: ExitCode;
   reports: { junit: string; html: string };
 }
 
@@ -36,9 +39,9 @@ export interface FlowResult {
  * and HTML reports next to it (showing that verification).
  */
 export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
-  const loaded = await loadSpec(opts.spec ?? 'airlock.yaml');
+  const loaded = await loadSpec(opts.spec);
   const key = await loadSigningKey();
-  const workspace = await openWorkspace(workspaceRoot(opts.root));
+  const workspace = await openWorkspace(opts.root);
   try {
     const result = await withInterrupts((signal) =>
       runSpec({
@@ -58,6 +61,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
     );
     let verification: VerifyReport | undefined;
     let check: BundleCheck;
+    let verifyExitCode: ExitCode = EXIT.OK;
     try {
       verification = await verifyBundle({ bundleDir: result.bundleDir, trustedKeys: await loadTrustedKeys(workspace.locksDir), blobDirs: [workspace.artifactsDir] });
       check = { verified: true, keyid: verification.keyid };
@@ -65,23 +69,33 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
       if (!isAirlockError(e)) throw e;
       const err = toAirlockError(e);
       check = { verified: false, problem: `[${err.code}] ${err.message}` };
+      verifyExitCode = err.exitCode;
     }
     opts.reporter.event({ type: 'verified', ok: check.verified, ...(check.problem ? { problem: check.problem } : {}) });
     const axes = loaded.spec.matrix ? Object.keys(loaded.spec.matrix.axes) : [];
     const reports = await writeReports(await reportRun(result, loaded.spec.name, axes, workspace.cas, check), workspace.cas);
     opts.reporter.event({ type: 'reports', ...reports });
-    return { result, verification, check, reports };
+    return { result, verification, check, verifyExitCode, reports };
   } finally {
     workspace.close();
   }
 }
 
-export function flowJson({ result: r, check, reports }: FlowResult) {
+/**
+ * The command's exit code: the run's own when it did not pass; otherwise a bundle that
+ * does not verify is a failure too (a passing run never exits 0 with an unverified proof).
+ */
+export function flowExitCode(flow: FlowResult): ExitCode {
+  return flow.result.exitCode !== EXIT.OK ? flow.result.exitCode : flow.verifyExitCode;
+}
+
+export function flowJson(flow: FlowResult) {
+  const { result: r, check, reports } = flow;
   return {
     runId: r.runId,
     bundleDir: r.bundleDir,
     verdict: r.verdict,
-    exitCode: r.exitCode,
+    exitCode: flowExitCode(flow),
     durationMs: r.durationMs,
     images: r.images,
     cells: r.cells,

@@ -1,6 +1,6 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EnvelopeSchema, pae, signEnvelope, verifyEnvelope } from './dsse.js';
+import { EnvelopeSchema, isBase64, pae, signEnvelope, verifyEnvelope } from './dsse.js';
 import { generateSigningKey, publicKeyToPem } from './keys.js';
 
 const HELLO = Buffer.from('hello world');
@@ -74,5 +74,29 @@ describe('signEnvelope / verifyEnvelope', () => {
     const r = EnvelopeSchema.safeParse({ payloadType: '', payload: 'not base64!', signatures: [] });
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['payload', 'payloadType', 'signatures']);
+  });
+});
+
+describe('isBase64', () => {
+  // The language the envelope schema used to check with a regular expression (kept here as the oracle).
+  const ORACLE = /^(?:(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?|(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?)$/;
+
+  it('accepts exactly what the old pattern accepted', () => {
+    const alphabet = 'Aa0+/-_=!';
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let n = 0; n < 5000; n++) {
+      const s = Array.from({ length: next() % 11 }, () => alphabet[next() % alphabet.length]).join('');
+      expect(isBase64(s), JSON.stringify(s)).toBe(ORACLE.test(s));
+    }
+    for (const s of ['', 'QQ', 'QQ==', 'QUI', 'QUI=', 'QUJD', '-_-_', '+/+/']) expect(isBase64(s)).toBe(true);
+    for (const s of ['Q', 'Q===', 'QQ=', 'QUJD=', '+_AA', 'QQ==QQ==', 'a b=']) expect(isBase64(s)).toBe(false);
+  });
+
+  it('checks a 16 MB payload without overflowing the stack', () => {
+    const big = Buffer.alloc(12 * 1024 * 1024, 0x61).toString('base64');
+    expect(() => ORACLE.test(big)).toThrow(RangeError); // what verify used to die of
+    expect(isBase64(big)).toBe(true);
+    expect(EnvelopeSchema.safeParse({ payloadType: 't', payload: big, signatures: [{ keyid: '', sig: 'AAAA' }] }).success).toBe(true);
   });
 });
