@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { canonicalJson } from '../proof/canonical-json.js';
+import { confine } from '../spec/confine.js';
 import type { EnvironmentSpec, ImageSpec, LoadedSpec, MatrixSettings } from '../spec/types.js';
 import { sha256Digest, sha256Hex, type Digest } from '../util/digest.js';
 import { interpolateDeep } from './interpolate.js';
@@ -64,6 +65,12 @@ const specError = (loaded: LoadedSpec, path: string, message: string) =>
     details: { file: loaded.file, issues: [{ path, message }] },
   });
 
+function confined(loaded: LoadedSpec, key: string, written: string): string {
+  const where = confine(loaded.dir, written);
+  if (!where.ok) throw specError(loaded, key, where.problem);
+  return where.at.path;
+}
+
 /**
  * Resolves a spec into what will be built and run: reads each Dockerfile to find
  * its stages, checks every target exists, and orders images so one whose target
@@ -81,8 +88,9 @@ export async function planRun(loaded: LoadedSpec, options: PlanOptions = {}): Pr
   const planned = new Map<string, PlannedImage>();
   const targets = new Map<string, { target: number; stages: Set<number> }>();
   for (const [name, image] of Object.entries(spec.images)) {
-    const dockerfilePath = resolve(loaded.dir, image.dockerfile);
-    const contextDir = resolve(loaded.dir, image.context);
+    // Checked when the spec was loaded, and again now that the files are about to be read.
+    const dockerfilePath = confined(loaded, `images.${name}.dockerfile`, image.dockerfile);
+    const contextDir = confined(loaded, `images.${name}.context`, image.context);
     let text: string;
     try {
       text = await readFile(dockerfilePath, 'utf8');
@@ -94,6 +102,9 @@ export async function planRun(loaded: LoadedSpec, options: PlanOptions = {}): Pr
     }
     const df = parseDockerfileStages(text);
     const target = targetStage(df, image.target);
+    if (target === undefined && df.stages.length === 0) {
+      throw specError(loaded, `images.${name}.dockerfile`, `${image.dockerfile} has no FROM instruction; is it a Dockerfile?`);
+    }
     if (target === undefined) {
       const names = df.stages.map((s) => s.name).filter(Boolean);
       throw specError(loaded, `images.${name}.target`, `stage "${image.target}" not found in ${image.dockerfile} (stages: ${names.join(', ') || 'none named'})`);

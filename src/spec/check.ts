@@ -5,8 +5,8 @@
  * problem at once rather than only the first kind found.
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { confine } from './confine.js';
 import { didYouMean, type PathIssue } from './issues.js';
 import {
   LOOSENABLE_KEYS,
@@ -23,12 +23,21 @@ type Raw = Record<string, unknown>;
 const asRecord = (v: unknown): Raw | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined;
 
-/** Every cross-reference and policy problem in the raw spec data; `dir` resolves golden files. */
+/** Every cross-reference, file and policy problem in the raw spec data; `dir` is the spec's folder (the project). */
 export function crossCheck(data: unknown, dir: string): PathIssue[] {
   const spec = asRecord(data);
   if (spec === undefined) return [];
   const out: PathIssue[] = [];
   const images = asRecord(spec.images);
+  for (const [imageName, image] of Object.entries(images ?? {})) {
+    const img = asRecord(image);
+    for (const key of ['dockerfile', 'context'] as const) {
+      const written = img?.[key] ?? (key === 'context' && img !== undefined ? '.' : undefined);
+      // Absolute paths are the schema's to report.
+      const problem = typeof written === 'string' && written !== '' && !written.startsWith('/') ? pathProblem(dir, written) : undefined;
+      if (problem !== undefined) out.push({ path: ['images', imageName, ...(img?.[key] === undefined ? [] : [key])], message: problem });
+    }
+  }
   const top = readLayer(spec.policy);
   const topAllowed = top.loosen ?? [];
   for (const v of layerViolations(top, topAllowed)) out.push({ path: ['policy', ...v.at], message: v.message });
@@ -76,12 +85,10 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
       const expect = asRecord(step.expect);
       for (const stream of ['stdout', 'stderr'] as const) {
         const file = asRecord(expect?.[stream])?.file;
-        if (typeof file === 'string' && file !== '' && !isFile(resolve(dir, file))) {
-          out.push({
-            path: [...at, 'steps', i, 'expect', stream, 'file'],
-            message: `golden file "${file}" not found (looked for ${resolve(dir, file)})`,
-          });
-        }
+        if (typeof file !== 'string' || file === '') continue;
+        const where = confine(dir, file);
+        const problem = !where.ok ? where.problem : isFile(where.at.path) ? undefined : `golden file "${file}" not found (looked for ${where.at.path})`;
+        if (problem !== undefined) out.push({ path: [...at, 'steps', i, 'expect', stream, 'file'], message: problem });
       }
     });
   }
@@ -189,6 +196,11 @@ function readLayer(raw: unknown): PolicyLayer {
     timeout: pick(s.timeout, r.timeout),
     loosen,
   };
+}
+
+function pathProblem(dir: string, written: string): string | undefined {
+  const where = confine(dir, written);
+  return where.ok ? undefined : where.problem;
 }
 
 function isFile(p: string): boolean {
