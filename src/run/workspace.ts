@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Cas } from '../store/cas.js';
 import { Ledger } from '../store/ledger.js';
+import { workspacePaths } from './workspace-paths.js';
 
 /**
  * Where a run keeps what lasts: `artifacts/` (the CAS and the ledger),
- * `proofs/` (bundles) and `locks/` (pins and trusted keys), all under one root,
- * the directory airlock is run from unless `--root` or AIRLOCK_ROOT says otherwise.
+ * `proofs/` (bundles) and `locks/` (pins and trusted keys), all under one root:
+ * the spec's folder unless `--root` or AIRLOCK_ROOT says otherwise (src/cli/locate.ts).
  */
 export interface Workspace {
   root: string;
@@ -16,14 +17,6 @@ export interface Workspace {
   cas: Cas;
   ledger: Ledger;
   close(): void;
-}
-
-export function workspaceRoot(explicit?: string): string {
-  return resolve(explicit ?? process.env.AIRLOCK_ROOT ?? process.cwd());
-}
-
-export function workspacePaths(root: string) {
-  return { root, artifactsDir: join(root, 'artifacts'), proofsDir: join(root, 'proofs'), locksDir: join(root, 'locks') };
 }
 
 export async function openWorkspace(root: string): Promise<Workspace> {

@@ -4,8 +4,8 @@ import type { KeyChange } from '../../cache/explain.js';
 import { AirlockError } from '../../errors.js';
 import { parseCellSelector } from '../../plan/matrix.js';
 import { parseTranscript, type TranscriptEvent } from '../../proof/transcript.js';
-import { openWorkspace, workspaceRoot } from '../../run/workspace.js';
-import { defineCommand } from '../command.js';
+import { openWorkspace } from '../../run/workspace.js';
+import type { Body } from '../command.js';
 
 const REASONS: Record<string, string> = {
   'no-cache': 'the run was asked not to use the cache (--no-cache)',
@@ -24,48 +24,35 @@ function matches(event: TranscriptEvent, query: string, started: Map<string, Rec
   return Object.entries(parseCellSelector(query)).every(([k, v]) => values[k] !== undefined && String(values[k]) === v);
 }
 
-export const explainCommand = defineCommand({
-  name: 'explain',
-  summary: 'why a cell ran instead of hitting the cache: each key component that changed, old vs new',
-  usage: `usage: airlock explain <cell> [--root DIR] [--json]
-
-<cell> is a cell id (smoke, test[cc=gcc,opt=-O2]) or axis values (cc=gcc,opt=-O2).
-Looks up the most recent run of that cell in the ledger and says whether it was
-served from the cache (and from which signed run) or why it ran: no cached
-result yet, --no-cache, missing blobs, or which key components changed (build
-args, argv, env, policy, image rootfs, …), each with its old and new value.`,
-  options: { root: { type: 'string' } },
-  allowPositionals: true,
-  async body(ctx) {
-    const [query, ...extra] = ctx.positionals;
-    if (!query || extra.length > 0) throw new AirlockError('USAGE', 'airlock explain takes one cell (an id or axis=value,...)');
-    const workspace = await openWorkspace(workspaceRoot(ctx.values.root as string | undefined));
-    try {
-      for (const run of workspace.ledger.listRuns(200)) {
-        if (!run.bundleDir) continue;
-        const text = await readFile(join(run.bundleDir, 'transcript.jsonl'), 'utf8').catch(() => undefined);
-        if (text === undefined) continue;
-        const events = parseTranscript(text).filter((e) => e.phase === 'cell');
-        const started = new Map(events.filter((e) => e.data.state === 'started').map((e) => [String(e.data.cell), (e.data.matrix ?? null) as Record<string, unknown> | null]));
-        const found = events.find((e) => e.data.state === 'finished' && matches(e, query, started));
-        if (!found) continue;
-        const d = found.data as { cell: string; status: string; missReason?: string; keyChanges?: KeyChange[]; cachedFrom?: { runId: string }; key?: string };
-        const base = { cell: d.cell, runId: run.id, status: d.status, key: d.key ?? null };
-        if (d.status === 'cached') {
-          ctx.result({ ...base, cached: true, cachedFrom: d.cachedFrom }, [`${d.cell} in run ${run.id}: served from the cache (signed record in run ${d.cachedFrom?.runId})`]);
-          return 0;
-        }
-        const changes = d.keyChanges ?? [];
-        const why = d.missReason ? REASONS[d.missReason] ?? d.missReason : `it ended ${d.status} before its key was known`;
-        ctx.result({ ...base, cached: false, missReason: d.missReason ?? null, changes }, [
-          `${d.cell} in run ${run.id}: ran (${d.status}) because ${why}`,
-          ...changes.map((c) => `  ${c.detail ?? `${c.path}: ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`}`),
-        ]);
+export const explain: Body<Record<never, never>> = async (ctx) => {
+  const [query, ...extra] = ctx.positionals;
+  if (!query || extra.length > 0) throw new AirlockError('USAGE', 'airlock explain takes one cell (an id or axis=value,...)');
+  const workspace = await openWorkspace(ctx.root);
+  try {
+    for (const run of workspace.ledger.listRuns(200)) {
+      if (!run.bundleDir) continue;
+      const text = await readFile(join(run.bundleDir, 'transcript.jsonl'), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const events = parseTranscript(text).filter((e) => e.phase === 'cell');
+      const started = new Map(events.filter((e) => e.data.state === 'started').map((e) => [String(e.data.cell), (e.data.matrix ?? null) as Record<string, unknown> | null]));
+      const found = events.find((e) => e.data.state === 'finished' && matches(e, query, started));
+      if (!found) continue;
+      const d = found.data as { cell: string; status: string; missReason?: string; keyChanges?: KeyChange[]; cachedFrom?: { runId: string }; key?: string };
+      const base = { cell: d.cell, runId: run.id, status: d.status, key: d.key ?? null };
+      if (d.status === 'cached') {
+        ctx.result({ ...base, cached: true, cachedFrom: d.cachedFrom }, [`${d.cell} in run ${run.id}: served from the cache (signed record in run ${d.cachedFrom?.runId})`]);
         return 0;
       }
-      throw new AirlockError('USAGE', `no run in this workspace has a cell matching "${query}"`);
-    } finally {
-      workspace.close();
+      const changes = d.keyChanges ?? [];
+      const why = d.missReason ? REASONS[d.missReason] ?? d.missReason : `it ended ${d.status} before its key was known`;
+      ctx.result({ ...base, cached: false, missReason: d.missReason ?? null, changes }, [
+        `${d.cell} in run ${run.id}: ran (${d.status}) because ${why}`,
+        ...changes.map((c) => `  ${c.detail ?? `${c.path}: ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`}`),
+      ]);
+      return 0;
     }
-  },
-});
+    throw new AirlockError('USAGE', `no run in this workspace has a cell matching "${query}"`);
+  } finally {
+    workspace.close();
+  }
+};

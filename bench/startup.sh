@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Start-up of the CLI against a bare `node -e 0`, measured in the same run so the
+# ratios hold on whatever machine runs them (issue 12, item 1).
+#   usage: [BUNDLE=proofs/<id>] bash bench/startup.sh [RUNS]   (default 20; hyperfine when installed)
+# Prints: figure, airlock, baseline, ratio, target, met.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-20}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A bundle to verify: BUNDLE if set, else the newest in proofs/, else one made
+# now by a one-step run in a throwaway workspace (needs the engine and
+# airlock/busybox). It is verified with the keys of its own workspace.
+bundle=${BUNDLE:-$(ls -dt proofs/*/ 2>/dev/null | head -1 || true)}
+if [[ -z "$bundle" ]]; then
+  printf 'version: 1\nname: startup\nimages:\n  box: { dockerfile: Dockerfile, context: . }\nenvironments:\n  cell:\n    image: box\n    steps:\n      - { name: t, run: ["true"] }\n' >"$work/airlock.yaml"
+  printf 'FROM airlock/busybox\n' >"$work/Dockerfile"
+  node bin/airlock keygen --out "$work/key" --root "$work" >/dev/null
+  AIRLOCK_SIGNING_KEY="$work/key" node bin/airlock run -f "$work/airlock.yaml" >/dev/null 2>&1 || {
+    echo "bench/startup.sh: could not make a bundle (is the engine up? make setup)" >&2
+    exit 1
+  }
+  bundle=$(ls -d "$work"/proofs/*/ | head -1)
+fi
+verify="node bin/airlock verify $bundle --root $(dirname "$(dirname "$(realpath "$bundle")")")"
+$verify >/dev/null
+
+# median wall time in seconds of a command line, RUNS runs after 3 warm-ups
+median() {
+  if command -v hyperfine >/dev/null; then
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/h.json" "$1" >/dev/null 2>&1
+    node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0].median.toFixed(4))' "$work/h.json"
+  else
+    local times=()
+    for i in $(seq 1 $((RUNS + 3))); do
+      local t0 t1
+      t0=$(date +%s%N)
+      bash -c "$1" >/dev/null 2>&1 || true
+      t1=$(date +%s%N)
+      ((i > 3)) && times+=($(((t1 - t0) / 1000)))
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.4f\n", m / 1e6 }'
+  fi
+}
+
+base=$(median "node -e 0")
+help=$(median "node bin/airlock --help")
+verify=$(median "$verify")
+
+row() { awk -v f="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN { r = a / b; printf "%-24s %8.0f ms %8.0f ms %7.2f %7s %5s\n", f, a * 1000, b * 1000, r, "<= " t, (r <= t ? "yes" : "NO") }'; }
+printf '%-24s %11s %11s %7s %7s %5s\n' figure airlock baseline ratio target met
+row "startup: --help" "$help" "$base" 2
+row "startup: verify" "$verify" "$base" 3

@@ -1,0 +1,24 @@
+import { defineCommand } from '../command.js';
+
+export const KEY_CAS_OPTIONS = { key: { type: 'string', multiple: true }, cas: { type: 'string', multiple: true } } as const;
+
+export const verifyCommand = defineCommand({
+  name: 'verify',
+  summary: 'verify a proof bundle offline: signature, statement, transcript chain, blobs, policy',
+  usage: `usage: airlock verify <bundle-dir> [--key PEM]... [--cas DIR]... [--root DIR] [--json]
+
+Checks, in order, stopping at the first failure with its code: envelope shape,
+signature over DSSE PAE against a trusted key, statement and predicate types,
+the transcript's hash chain, every subject and manifest blob re-hashed, and the
+recorded policy (network none, capabilities dropped, read-only root) in force.
+Never touches the network or the engine. Exit 0 verified, 7 not verified.
+
+  --key PEM   trust only this public key (repeatable; default: every locks/keys/*.pub.pem)
+  --cas DIR   a CAS root holding blobs/sha256/ (repeatable; default: the bundle's
+              own blobs/, then ../../artifacts next to the bundle, then the workspace's artifacts/)
+  --root DIR  workspace whose locks/ hold the trusted keys (default: AIRLOCK_ROOT, else the
+              folder of the spec found here or above, else here)`,
+  options: KEY_CAS_OPTIONS,
+  allowPositionals: true,
+  load: async () => (await import('../commands/verify.js')).verify,
+});
