@@ -56,7 +56,11 @@ const CODES = {
 
   // verification: one code per reason, in the order verify checks them
   BUNDLE_MISSING_FILE: EXIT.VERIFY,
+  /** a bundle file that is a symlink, a fifo, a device or larger than verify reads */
+  BUNDLE_FILE_UNSAFE: EXIT.VERIFY,
   ENVELOPE_MALFORMED: EXIT.VERIFY,
+  /** a trusted public key file (locks/keys/*.pub.pem or --key) that is not a key: nothing can be verified against it */
+  TRUSTED_KEY_INVALID: EXIT.VERIFY,
   KEY_UNTRUSTED: EXIT.VERIFY,
   SIGNATURE_INVALID: EXIT.VERIFY,
   STATEMENT_MALFORMED: EXIT.VERIFY,
@@ -68,6 +72,10 @@ const CODES = {
   MANIFEST_MISMATCH: EXIT.VERIFY,
   BLOB_MISSING: EXIT.VERIFY,
   BLOB_DIGEST_MISMATCH: EXIT.VERIFY,
+  /** a blob that is a symlink, a fifo or a device instead of a regular file */
+  BLOB_UNSAFE: EXIT.VERIFY,
+  /** the signed statement records no policy for an environment whose cells ran */
+  POLICY_MISSING: EXIT.VERIFY,
   POLICY_NOT_ENFORCED: EXIT.VERIFY,
 
   CAS_CORRUPT: EXIT.STORE,
