@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Manifest } from '../proof/manifest.js';
+import { isAirlockError } from '../errors.js';
+import type { Manifest, ManifestBlob } from '../proof/manifest.js';
+import { openRegular, type FileProblem } from '../util/bounded-read.js';
 import { type Digest, digestHex, digestsEqual } from '../util/digest.js';
 import { verifyError } from './fail.js';
 
@@ -22,7 +24,8 @@ export async function blobRoots(bundleDir: string, blobDirs: readonly string[]):
 /**
  * Re-hashes every blob the manifest lists (outputs included), streaming, from the
  * first root that has it. A corrupt copy is reported, not skipped in favour of a
- * later root: the copy a reader would use is the one that must be right.
+ * later root: the copy a reader would use is the one that must be right. Only
+ * regular files are read, and never more bytes than the manifest gives the blob.
  * Returns how many distinct blobs were checked.
  */
 export async function checkBlobs(manifest: Manifest, roots: readonly string[]): Promise<number> {
@@ -32,57 +35,63 @@ export async function checkBlobs(manifest: Manifest, roots: readonly string[]): 
     seen.add(blob.digest);
     const label = `${blob.digest} (role ${blob.role}, name ${blob.name})`;
     const facts = { digest: blob.digest, role: blob.role, name: blob.name };
-    const found = await hashFirst(roots, blob.digest);
+    const found = await hashFirst(roots, blob, label, facts);
     if (!found) {
       const searched = roots.join(', ') || '(no blob dirs given)';
       throw verifyError('BLOB_MISSING', `blob ${label} is in none of: ${searched}`, label, searched, facts);
     }
-    const at = `blob ${label} at ${found.path}`;
     if (!digestsEqual(found.digest, blob.digest)) {
-      throw verifyError('BLOB_DIGEST_MISMATCH', `${at} hashes to ${found.digest}`, label, found.path, {
+      throw verifyError('BLOB_DIGEST_MISMATCH', `blob ${label} at ${found.path} hashes to ${found.digest}`, label, found.path, {
         ...facts,
         actual: found.digest,
-      });
-    }
-    if (found.size !== blob.size) {
-      throw verifyError('BLOB_DIGEST_MISMATCH', `${at} has ${found.size} bytes, the manifest says ${blob.size}`, label, found.path, {
-        ...facts,
-        expected: blob.size,
-        actual: found.size,
       });
     }
   }
   return seen.size;
 }
 
+/** This root has no such blob; the next one is tried. */
+class NotInRoot extends Error {}
+
 interface Hashed {
   path: string;
   digest: Digest;
-  size: number;
 }
 
-async function hashFirst(roots: readonly string[], digest: Digest): Promise<Hashed | undefined> {
+async function hashFirst(roots: readonly string[], blob: ManifestBlob, label: string, facts: Record<string, unknown>): Promise<Hashed | undefined> {
   for (const root of roots) {
-    const path = blobPath(root, digest);
-    const unreadable = (e: unknown) =>
-      verifyError('BLOB_MISSING', `blob ${digest} at ${path} cannot be read (${(e as NodeJS.ErrnoException).code})`, digest, path);
-    let handle;
+    const path = blobPath(root, blob.digest);
+    const fail = (p: FileProblem) =>
+      p.kind === 'missing'
+        ? new NotInRoot(p.message)
+        : p.kind === 'unreadable'
+          ? verifyError('BLOB_MISSING', `blob ${label}: ${p.message}`, label, path, facts)
+          : verifyError('BLOB_UNSAFE', `blob ${label}: ${p.message}`, label, path, { ...facts, kind: p.kind });
+    let opened;
     try {
-      handle = await open(path, 'r');
+      opened = await openRegular(path, fail);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw unreadable(e);
+      if (e instanceof NotInRoot) continue;
+      throw e;
     }
+    const { handle, stats } = opened;
     try {
-      const hash = createHash('sha256');
-      let size = 0;
-      for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        size += chunk.length;
+      // The size is known before a byte is read: a blob of another size is refused, not hashed.
+      if (stats.size !== blob.size) {
+        throw verifyError('BLOB_DIGEST_MISMATCH', `blob ${label} at ${path} has ${stats.size} bytes, the manifest says ${blob.size}`, label, path, {
+          ...facts,
+          expected: blob.size,
+          actual: stats.size,
+        });
       }
-      return { path, digest: `sha256:${hash.digest('hex')}`, size };
+      const hash = createHash('sha256');
+      if (blob.size > 0) {
+        for await (const chunk of handle.createReadStream({ autoClose: false, start: 0, end: blob.size - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
+      }
+      return { path, digest: `sha256:${hash.digest('hex')}` };
     } catch (e) {
-      throw unreadable(e);
+      if (isAirlockError(e)) throw e;
+      throw fail({ kind: 'unreadable', message: `${path} cannot be read (${(e as NodeJS.ErrnoException).code})` });
     } finally {
       await handle.close();
     }

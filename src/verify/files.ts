@@ -1,7 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAirlockError } from '../errors.js';
 import { type Envelope, EnvelopeSchema } from '../proof/dsse.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
+import { readBounded, type FileProblem } from '../util/bounded-read.js';
 import { verifyError } from './fail.js';
 
 /** The bytes of the files verification reads; summary.txt is for people and is not checked. */
@@ -14,21 +16,45 @@ export interface BundleFiles {
 
 const REQUIRED = ['envelope', 'statement', 'manifest', 'transcript'] as const;
 
+const MiB = 1024 ** 2;
+/**
+ * The most verify reads of each file. Far above what real runs write (12,000 outputs make a
+ * 7.5 MB statement), far below what would exhaust memory: a bundle is refused, not read forever.
+ */
+export const BUNDLE_FILE_LIMITS: Record<(typeof REQUIRED)[number], number> = {
+  envelope: 192 * MiB,
+  statement: 128 * MiB,
+  manifest: 128 * MiB,
+  transcript: 512 * MiB,
+};
+
 export async function readBundleFiles(bundleDir: string): Promise<BundleFiles> {
   const isDir = await stat(bundleDir).then(
     (s) => s.isDirectory(),
     () => false,
   );
   if (!isDir) throw verifyError('BUNDLE_MISSING_FILE', `no bundle directory at ${bundleDir}`, 'bundle', bundleDir);
-  const read = async (key: (typeof REQUIRED)[number]) =>
-    [key, await readFile(join(bundleDir, BUNDLE_FILES[key])).catch(() => undefined)] as const;
-  const entries = await Promise.all(REQUIRED.map(read));
-  const missing = entries.filter(([, bytes]) => bytes === undefined).map(([key]) => BUNDLE_FILES[key]);
+  const files: Partial<BundleFiles> = {};
+  const missing: string[] = [];
+  // One at a time, so the first unsafe file is the one reported.
+  for (const key of REQUIRED) {
+    const name = BUNDLE_FILES[key];
+    const fail = (p: FileProblem) =>
+      p.kind === 'missing'
+        ? verifyError('BUNDLE_MISSING_FILE', `the bundle lacks ${name}`, name, bundleDir)
+        : verifyError('BUNDLE_FILE_UNSAFE', `${name}: ${p.message}`, name, bundleDir, { kind: p.kind });
+    try {
+      files[key] = await readBounded(join(bundleDir, name), BUNDLE_FILE_LIMITS[key], fail);
+    } catch (e) {
+      if (!isAirlockError(e, 'BUNDLE_MISSING_FILE')) throw e;
+      missing.push(name);
+    }
+  }
   if (missing.length > 0) {
     const list = missing.join(', ');
     throw verifyError('BUNDLE_MISSING_FILE', `the bundle lacks ${list}`, list, bundleDir, { missing });
   }
-  return Object.fromEntries(entries) as unknown as BundleFiles;
+  return files as BundleFiles;
 }
 
 /** Parses envelope.dsse.json, naming every bad field. */

@@ -11,6 +11,9 @@ const HARDENED = {
   Privileged: false,
   SecurityOpt: ['no-new-privileges'],
   ReadonlyRootfs: true,
+  Memory: 536870912,
+  PidsLimit: 256,
+  NanoCpus: 1_000_000_000,
 };
 
 const statement = buildStatement(
@@ -54,6 +57,14 @@ describe('checkPolicy', () => {
     ['SecurityOpt', { SecurityOpt: ['seccomp=unconfined'] }],
     ['SecurityOpt', { SecurityOpt: ['no-new-privileges:false'] }],
     ['ReadonlyRootfs', { ReadonlyRootfs: false }],
+    // limits the engine reads back as "unlimited"
+    ['NanoCpus', { NanoCpus: 0 }],
+    ['NanoCpus', { NanoCpus: undefined }],
+    ['Memory', { Memory: 0 }],
+    ['Memory', { Memory: undefined }],
+    ['PidsLimit', { PidsLimit: 0 }],
+    ['PidsLimit', { PidsLimit: -1 }],
+    ['PidsLimit', { PidsLimit: null }],
   ])('POLICY_NOT_ENFORCED naming %s', (field, change) => {
     expect(() => checkPolicy([container({ ...HARDENED, ...change })], statement)).toThrow(
       expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ env: 'linux', field }) }),
@@ -114,5 +125,42 @@ describe('checkPolicy', () => {
     ]) {
       expect(() => checkPolicy([container(HARDENED), vm(bad)], statement)).toThrow(expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ field: 'qemu.argv' }) }));
     }
+  });
+
+  describe('matrix cells answer to their environment\'s signed policy', () => {
+    const strict = buildStatement(
+      [{ name: 'transcript.jsonl', digest: sha256Digest('t') }],
+      buildPredicate(
+        {
+          spec: { name: 'demo', digest: sha256Digest('spec') },
+          environments: [{ name: 't', image: 'app', policy: { loosened: [] }, verdict: 'passed' }],
+          images: [],
+          builder: { id: 'https://airlock.dev/builders/local/v1', version: {} },
+        },
+        { invocationId: 'r', startedOn: new Date(0), finishedOn: new Date(0) },
+      ),
+    );
+    const started: TranscriptEvent = { seq: 2, time: '2025-01-01T00:00:00.000Z', phase: 'cell', prev: null, data: { cell: 't[n=1]', env: 't', state: 'started' } };
+    const cellContainer = (hostConfig: unknown, loosened: string[]): TranscriptEvent => {
+      const base = container(hostConfig, loosened);
+      return { ...base, data: { ...base.data, env: 't[n=1]' } };
+    };
+
+    it('a matrix cell that loosened readOnlyRootfs is refused when its environment did not', () => {
+      expect(checkPolicy([started, cellContainer(HARDENED, [])], strict)).toBe(1);
+      expect(() => checkPolicy([started, cellContainer({ ...HARDENED, ReadonlyRootfs: false }, ['readOnlyRootfs'])], strict)).toThrow(
+        expect.objectContaining({ code: 'POLICY_NOT_ENFORCED', details: expect.objectContaining({ env: 't[n=1]', field: 'policy.loosened' }) }),
+      );
+    });
+
+    it('POLICY_MISSING when the signed policy is empty or does not name the cell\'s environment', () => {
+      const empty = structuredClone(strict);
+      empty.predicate.buildDefinition.externalParameters.policy = {};
+      expect(() => checkPolicy([started, cellContainer(HARDENED, [])], empty)).toThrow(
+        expect.objectContaining({ code: 'POLICY_MISSING', details: expect.objectContaining({ env: 't[n=1]' }) }),
+      );
+      // a cell no signed `cell` event ties to an environment
+      expect(() => checkPolicy([cellContainer(HARDENED, [])], strict)).toThrow(expect.objectContaining({ code: 'POLICY_MISSING' }));
+    });
   });
 });

@@ -59,12 +59,34 @@ const RULES: readonly Rule[] = [
     holds: (h) => h.ReadonlyRootfs === true,
     loosenedBy: 'readOnlyRootfs',
   },
+  // The engine reads "no limit" back as 0, -1 or nothing: a cell must have had each limit.
+  {
+    field: 'Memory',
+    expected: 'a memory limit (more than 0 bytes)',
+    holds: (h) => positive(h.Memory),
+  },
+  {
+    field: 'PidsLimit',
+    expected: 'a process limit (more than 0)',
+    holds: (h) => positive(h.PidsLimit),
+  },
+  {
+    field: 'NanoCpus',
+    expected: 'a CPU limit (more than 0)',
+    holds: (h) => positive(h.NanoCpus),
+  },
 ];
+
+function positive(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0;
+}
 
 /**
  * Every cell ran hardened, judged by what the engine reported (the `container`
  * events), not by what was requested. A relaxation only counts when the signed
- * statement's policy for that environment allows it too.
+ * statement's policy for that environment allows it too; a matrix cell (`t[n=1]`)
+ * answers to the policy of its environment (`t`), named by its signed `cell` event,
+ * and a cell whose environment has no signed policy is refused.
  */
 export function checkPolicy(events: readonly TranscriptEvent[], statement: Statement): number {
   const external = statement.predicate.buildDefinition.externalParameters;
@@ -90,6 +112,7 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
       { env: external.environments.join(', '), field: 'container' },
     );
   }
+  const envOfCell = new Map<unknown, unknown>(cells.filter((e) => e.data.state === 'started').map((e) => [e.data.cell, e.data.env]));
   for (const event of containers) {
     const data = event.data as ContainerEventData;
     const env = typeof data.env === 'string' ? data.env : '(unnamed)';
@@ -104,9 +127,20 @@ export function checkPolicy(events: readonly TranscriptEvent[], statement: State
       throw fail('hostConfig', 'records no read-back HostConfig');
     }
     const loosened = strings(data.policy?.loosened);
-    const allowed = external.policy[env]?.loosened;
+    const environment = Object.hasOwn(external.policy, env) ? env : envOfCell.get(env);
+    const signed = typeof environment === 'string' && Object.hasOwn(external.policy, environment) ? external.policy[environment] : undefined;
+    if (signed === undefined) {
+      const named = typeof environment === 'string' && environment !== env ? `${env} (environment ${environment})` : env;
+      throw verifyError('POLICY_MISSING', `the signed statement records no policy for ${named}, whose container event is seq ${event.seq}`, `${env}: policy`, where, {
+        env,
+        field: 'policy',
+        seq: event.seq,
+        signed: Object.keys(external.policy),
+      });
+    }
+    const allowed = signed.loosened;
     for (const relaxation of loosened) {
-      if (allowed && !allowed.includes(relaxation)) {
+      if (!allowed.includes(relaxation)) {
         const message = `loosens ${relaxation}, which the signed policy for ${env} does not`;
         throw fail('policy.loosened', message, { actual: loosened, expected: allowed });
       }

@@ -1,153 +1,15 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../errors.js';
 import { canonicalBytes, canonicalJson } from '../proof/canonical-json.js';
-import { signEnvelope } from '../proof/dsse.js';
-import { generateSigningKey, type SigningKey } from '../proof/keys.js';
+import { generateSigningKey } from '../proof/keys.js';
 import type { ManifestBlob } from '../proof/manifest.js';
-import { sealBundle } from '../proof/seal.js';
-import { PAYLOAD_TYPE } from '../proof/statement.js';
-import { TranscriptWriter } from '../proof/transcript.js';
-import { type Digest, digestHex, sha256Digest } from '../util/digest.js';
-import { blobPath, verifyBundle } from './index.js';
+import { sha256Digest } from '../util/digest.js';
+import { blobPath } from './index.js';
+import { HARDENED, file, flipByte, makeBundle, readEnvelope, rejectsWith, removeBundles, resign, setSubject } from './testing/bundle.js';
 
-/** The HostConfig a hardened cell reads back from Docker (only the fields policy speaks about, and a few more). */
-const HARDENED = {
-  NetworkMode: 'none',
-  CapDrop: ['ALL'],
-  CapAdd: null,
-  Privileged: false,
-  SecurityOpt: ['no-new-privileges'],
-  ReadonlyRootfs: true,
-  Memory: 268435456,
-  PidsLimit: 256,
-};
+afterEach(removeBundles);
 
-interface Fixture {
-  root: string;
-  cas: string;
-  bundleDir: string;
-  key: SigningKey;
-  blobs: Record<'context' | 'stdout' | 'output', ManifestBlob>;
-  verify: (trusted?: SigningKey[]) => ReturnType<typeof verifyBundle>;
-}
-
-interface FixtureOptions {
-  hostConfig?: Record<string, unknown>;
-  loosened?: string[];
-  /** what the signed statement says the spec loosened; defaults to `loosened` */
-  specLoosened?: string[];
-  containers?: boolean;
-}
-
-const roots: string[] = [];
-afterEach(async () => {
-  await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })));
-});
-
-/** A real run: blobs in a CAS, a transcript with a container event, sealed with a fresh key. */
-async function makeBundle(o: FixtureOptions = {}): Promise<Fixture> {
-  const root = await mkdtemp(join(tmpdir(), 'airlock-verify-'));
-  roots.push(root);
-  const cas = join(root, 'artifacts');
-  const bundleDir = join(root, 'proofs', 'run-7');
-  await mkdir(bundleDir, { recursive: true });
-
-  const put = async (role: string, name: string, text: string): Promise<ManifestBlob> => {
-    const bytes = Buffer.from(text);
-    const digest = sha256Digest(bytes);
-    const path = blobPath(cas, digest);
-    await mkdir(join(path, '..'), { recursive: true });
-    await writeFile(path, bytes);
-    return { digest, size: bytes.length, role, name };
-  };
-  const blobs = {
-    context: await put('context', 'build context', 'FROM scratch\n'),
-    stdout: await put('stdout', 'linux/test', 'ok 1 - works\n'),
-    output: await put('output', 'dist/app', '\x7fELF pretend binary'),
-  };
-  const ref = (b: ManifestBlob) => ({ digest: b.digest, size: b.size });
-  const loosened = o.loosened ?? [];
-  const rootfs = sha256Digest('normalized rootfs listing');
-
-  let t = Date.UTC(2025, 5, 1);
-  const w = TranscriptWriter.open(join(bundleDir, 'transcript.jsonl'), { now: () => new Date((t += 1000)) });
-  w.append('run', { runId: 'run-7', spec: 'demo' });
-  w.append('inputs', { context: ref(blobs.context) });
-  w.append('image', { name: 'linux', imageId: 'sha256:1234', rootfsDigest: rootfs });
-  w.append('environment', { env: 'linux', image: 'linux' });
-  if (o.containers !== false) {
-    w.append('container', {
-      env: 'linux',
-      containerId: 'c0ffee',
-      hostConfig: o.hostConfig ?? HARDENED,
-      policy: { loosened, readOnlyRootfs: !loosened.includes('readOnlyRootfs') },
-    });
-  }
-  w.append('step', { env: 'linux', argv: ['make', 'test'], exitCode: 0, stdout: ref(blobs.stdout) });
-  w.append('output', { env: 'linux', name: 'dist/app', blob: ref(blobs.output) });
-  w.append('teardown', { removed: ['c0ffee'] });
-  w.close();
-
-  const key = generateSigningKey();
-  await sealBundle({
-    bundleDir,
-    runId: 'run-7',
-    transcriptPath: join(bundleDir, 'transcript.jsonl'),
-    blobs: Object.values(blobs),
-    outputs: [{ name: 'dist/app', digest: blobs.output.digest }],
-    facts: {
-      spec: { name: 'demo', digest: sha256Digest('airlock.yaml') },
-      environments: [{ name: 'linux', image: 'linux', policy: { loosened: o.specLoosened ?? loosened }, verdict: 'passed' }],
-      images: [{ name: 'linux', imageId: 'sha256:1234', rootfsDigest: rootfs }],
-      builder: { id: 'https://airlock.dev/builders/local/v1', version: { airlock: '0.1.0' } },
-    },
-    startedOn: '2025-06-01T00:00:00Z',
-    finishedOn: '2025-06-01T00:00:10Z',
-    key,
-    summary: ['run-7 passed'],
-  });
-  return {
-    root,
-    cas,
-    bundleDir,
-    key,
-    blobs,
-    verify: (trusted = [key]) => verifyBundle({ bundleDir, trustedKeys: trusted, blobDirs: [cas] }),
-  };
-}
-
-const file = (f: Fixture, name: string) => join(f.bundleDir, name);
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const bytes = await readFile(path);
-  bytes[at] = bytes[at]! ^ 0x01;
-  await writeFile(path, bytes);
-}
-
-async function readEnvelope(f: Fixture): Promise<{ payloadType: string; payload: string; signatures: { keyid: string; sig: string }[] }> {
-  return JSON.parse(await readFile(file(f, 'envelope.dsse.json'), 'utf8'));
-}
-
-/** Edits the signed statement and signs it again, as someone holding `key` could. */
-async function resign(f: Fixture, edit: (statement: any) => void, key: SigningKey = f.key): Promise<void> {
-  const envelope = await readEnvelope(f);
-  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
-  edit(statement);
-  const payload = canonicalBytes(statement);
-  await writeFile(file(f, 'envelope.dsse.json'), JSON.stringify(signEnvelope(PAYLOAD_TYPE, payload, key)));
-  await writeFile(file(f, 'statement.json'), payload);
-}
-
-function setSubject(statement: any, name: string, digest: Digest): void {
-  statement.subject.find((s: { name: string }) => s.name === name).digest.sha256 = digestHex(digest);
-}
-
-async function rejectsWith(f: Fixture, code: ErrorCode, details: Record<string, unknown> = {}): Promise<void> {
-  await expect(f.verify()).rejects.toMatchObject({ code, details: expect.objectContaining(details) });
-}
 
 describe('verifyBundle', () => {
   it('accepts an untouched bundle and reports every check', async () => {
