@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make smoke` and `make ci` need, idempotent and fast when already done:
-#   host tools (busybox-static, mmdebstrap), npm dependencies, the compiled CLI,
-#   a container engine, the local base images, and a signing key.
+#   host tools (mmdebstrap, apt-utils, …), npm dependencies, the compiled CLI,
+#   a container engine, the base images and VM kernel built from their locks, and a signing key.
 # Set AIRLOCK_SETUP_QUIET=1 to print only problems.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +11,11 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 3; }
 
 # 1. host tools the base images and cells need (Debian packages)
 need=()
-# busybox-static: the base image and every cell's helper; mmdebstrap: the Debian bases;
-# runsc: gVisor cells; qemu-system-x86 + linux-image-cloud-amd64 (+ cpio, e2fsprogs): VM cells;
-# libxml2-utils (xmllint) and chromium: the report tests; docker-compose: the dev stack test.
-for pkg in busybox-static mmdebstrap runsc qemu-system-x86 linux-image-cloud-amd64 cpio e2fsprogs libxml2-utils chromium docker-compose; do
+# mmdebstrap + apt-utils (apt-ftparchive): the Debian bases, built from their locked .debs;
+# kmod (depmod): the locked guest kernel's modules; runsc: gVisor cells; qemu-system-x86
+# (+ cpio, e2fsprogs): VM cells; libxml2-utils (xmllint) and chromium: the report tests;
+# docker-compose: the dev stack test. busybox and the guest kernel come from locks/, not the host.
+for pkg in mmdebstrap apt-utils kmod xz-utils runsc qemu-system-x86 cpio e2fsprogs libxml2-utils chromium docker-compose; do
   dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -43,7 +44,7 @@ fi
 # 4. an engine that answers
 bash scripts/ensure-engine.sh
 
-# 5. base images, pinned in locks/base-images.lock.json
+# 5. base images and the VM kernel, built only from the files their locks name (never re-resolved)
 node bin/airlock base ${AIRLOCK_BASE_FLAGS:-} >&2
 
 # 6. a signing key (kept outside the repo; its public key in locks/keys/)

@@ -34,6 +34,12 @@ const CODES = {
   BASE_IMAGE_MISSING: EXIT.ENGINE,
   BASE_LOCK_MISMATCH: EXIT.ENGINE,
   BASE_BUILD_FAILED: EXIT.ENGINE,
+  /** a lock file that does not parse or is of an older format */
+  BASE_LOCK_INVALID: EXIT.ENGINE,
+  /** a locked .deb is neither in the CAS nor on the mirror (or offline) */
+  BASE_LOCK_UNSATISFIED: EXIT.ENGINE,
+  /** `airlock base update` could not read or trust the mirror's indexes */
+  BASE_RESOLVE_FAILED: EXIT.FETCH,
 
   SPEC_NOT_FOUND: EXIT.SPEC,
   SPEC_YAML: EXIT.SPEC,

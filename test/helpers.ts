@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
+import { lockedHelper } from '../src/base/ensure.js';
 import { connectEngine } from '../src/engine/client.js';
 import { LABEL_RUN } from '../src/engine/labels.js';
 import { generateSigningKey, type SigningKey } from '../src/proof/keys.js';
@@ -9,8 +10,19 @@ import { silentReporter } from '../src/run/reporter.js';
 import { runSpec, type RunResult } from '../src/run/run.js';
 import { openWorkspace, type Workspace } from '../src/run/workspace.js';
 import { loadSpec } from '../src/spec/load.js';
+import { Cas } from '../src/store/cas.js';
 
 export const REPO = join(import.meta.dirname, '..');
+
+/** The repository's own CAS, where setup keeps the locked .debs (busybox, kernel, bases). */
+export function repoCas(): Promise<Cas> {
+  return Cas.open(join(REPO, 'artifacts'));
+}
+
+/** The locked static busybox (what every cell mounts as its helper), as an executable path. */
+export async function lockedBusybox(): Promise<string> {
+  return (await lockedHelper(await repoCas())).path;
+}
 
 export interface Sandbox {
   dir: string;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_BUSYBOX } from '../src/base/busybox.js';
 import { connectEngine } from '../src/engine/client.js';
 import { HELPER_MOUNT } from '../src/engine/hardening.js';
 import { LABEL_RUN } from '../src/engine/labels.js';
@@ -10,6 +9,7 @@ import { createCellNetwork, removeNetwork, type CellNetwork } from '../src/engin
 import { startServices, stopServices, type RunningService, type ServiceSpec } from '../src/engine/services.js';
 import { Wait } from '../src/engine/wait/wait.js';
 import { isAirlockError, type AirlockError } from '../src/errors.js';
+import { lockedBusybox } from './helpers.js';
 
 // Ryuk (testcontainers' reaper) would have to be pulled; airlock's labels do the cleaning here.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -66,9 +66,11 @@ describe('services on a cell network', () => {
   let network: CellNetwork;
   let running: RunningService[] = [];
 
+  let busybox: string;
   beforeAll(async () => {
+    busybox = await lockedBusybox();
     network = await createCellNetwork(docker, { runId, cell: 'app' });
-    running = await startServices(docker, { runId, cell: 'app', network, services: [web, kv], helper: HOST_BUSYBOX });
+    running = await startServices(docker, { runId, cell: 'app', network, services: [web, kv], helper: busybox });
   });
 
   afterAll(async () => {
@@ -106,7 +108,7 @@ describe('services on a cell network', () => {
         Memory: 64 * MiB,
         PidsLimit: 64,
         NanoCpus: 5e8,
-        Binds: [`${HOST_BUSYBOX}:${HELPER_MOUNT}:ro`],
+        Binds: [`${busybox}:${HELPER_MOUNT}:ro`],
       });
       expect(Object.keys(s.hostConfig.Tmpfs ?? {})).toEqual(['/tmp']);
     }

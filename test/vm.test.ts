@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -8,7 +8,6 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { forEachTarEntry } from '../src/archive/tar-read.js';
-import { HOST_BUSYBOX } from '../src/base/busybox.js';
 import { connectEngine } from '../src/engine/client.js';
 import { isAirlockError } from '../src/errors.js';
 import { bootProbe, clearAccelCache, probeAccel } from '../src/vm/accel.js';
@@ -18,6 +17,7 @@ import { buildGuestRoot } from '../src/vm/guest-root.js';
 import { ensureInit } from '../src/vm/init-build.js';
 import { KERNEL_LOCK_FILE, resolveKernel, type ResolvedKernel } from '../src/vm/kernel.js';
 import { runInVm, type VmRunRequest, type VmRunResult, type VmStep } from '../src/vm/run-vm.js';
+import { lockedBusybox, REPO, repoCas } from './helpers.js';
 
 // Real QEMU under TCG (KVM hangs on this machine; the probe finds that out and falls back).
 const MiB = 1024 * 1024;
@@ -25,11 +25,13 @@ let tmp: string;
 let docker: Docker;
 let kernel: ResolvedKernel;
 let init: string;
+let busybox: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'airlock-vm-'));
   docker = connectEngine();
-  kernel = await resolveKernel(join(tmp, 'locks'));
+  kernel = await resolveKernel(await repoCas());
+  busybox = await lockedBusybox();
   init = (await ensureInit({ docker, cacheDir: join(tmp, 'init') })).path;
 });
 
@@ -84,7 +86,7 @@ async function run(steps: VmStep[], opts: Partial<VmRunRequest> & { image?: stri
   const { image, sinkDelayMs: _delay, ...rest } = opts;
   const result = await runInVm({
     rootfs: await exportImage(image ?? 'airlock/busybox'),
-    helper: HOST_BUSYBOX,
+    helper: busybox,
     steps,
     user: '65534:65534',
     env: {},
@@ -256,7 +258,7 @@ describe('VM cells in QEMU guests with no NIC', () => {
     expect(files.get('big')!.length).toBe(20 * MiB);
     expect(sha256(files.get('big')!)).toBe(guestSums.get('big'));
     expect(sha256(files.get('bin/busybox')!)).toBe(guestSums.get('bin/busybox'));
-    expect(sha256(files.get('bin/busybox')!)).toBe(sha256(await readFile(HOST_BUSYBOX)));
+    expect(sha256(files.get('bin/busybox')!)).toBe(sha256(await readFile(busybox)));
     expect(r.result.outputs[0]).toMatchObject({ path: '/out', ok: true });
     expect(r.result.outputs[1]).toMatchObject({ path: '/missing', ok: false });
     expect(isAirlockError(r.outputErrors.get('/missing'), 'STEP_FAILED')).toBe(true);
@@ -312,7 +314,7 @@ const c = await connectEngine().createContainer({ Image: 'airlock/busybox', Cmd:
 const rootfs = await c.export();
 rootfs.once('end', () => c.remove({ force: true }).catch(() => {}));
 const sink = () => new PassThrough().resume();
-await runInVm({ rootfs, helper: ${JSON.stringify(HOST_BUSYBOX)}, steps: [{ name: 's', argv: ['sleep', '600'], env: {}, timeoutMs: 600000 }],
+await runInVm({ rootfs, helper: ${JSON.stringify(busybox)}, steps: [{ name: 's', argv: ['sleep', '600'], env: {}, timeoutMs: 600000 }],
   user: '65534:65534', env: {}, outputs: [], workDir: ${JSON.stringify(workDir)}, kernel: ${JSON.stringify(kernel)}, init: ${JSON.stringify(init)},
   vm: { memoryBytes: 256 * 1024 * 1024, cpus: 1, accel: 'tcg', timeoutMs: 8000 },
   stepSinks: () => ({ stdout: sink(), stderr: sink() }), outputSink: sink });
@@ -354,7 +356,7 @@ describe('guest roots, init and kernel are pinned and reproducible', () => {
     const facts = [];
     for (const kind of ['initramfs', 'initramfs', 'ext4', 'ext4'] as const) {
       const workDir = await mkdtemp(join(tmp, 'root-'));
-      const root = await buildGuestRoot({ rootfs: await exportImage('airlock/busybox'), helper: HOST_BUSYBOX, init, modules: kernel.modules, workDir, kind, memoryBytes: 512 * MiB });
+      const root = await buildGuestRoot({ rootfs: await exportImage('airlock/busybox'), helper: busybox, init, modules: kernel.modules, workDir, kind, memoryBytes: 512 * MiB });
       facts.push(root);
     }
     expect(facts[0]!.sha256).toBe(facts[1]!.sha256);
@@ -371,40 +373,45 @@ describe('guest roots, init and kernel are pinned and reproducible', () => {
     expect(b.digest).toBe(a.digest);
   });
 
-  it('pins the kernel: writes the lock once, refuses a mismatch when frozen, re-pins it otherwise', async () => {
+  it('takes the kernel only from its locked .deb: digests checked, /boot ignored, the lock never rewritten', async () => {
     const locks = join(tmp, 'locks-pin');
-    const first = await resolveKernel(locks);
+    await mkdir(locks, { recursive: true });
     const lockPath = join(locks, KERNEL_LOCK_FILE);
-    const lock = JSON.parse(await readFile(lockPath, 'utf8'));
-    expect(lock.kernel).toMatchObject({ package: first.package, version: first.version, sha256: first.sha256 });
+    const original = await readFile(join(REPO, 'locks', KERNEL_LOCK_FILE), 'utf8');
+    const lock = JSON.parse(original);
+    expect(kernel.path.startsWith(join(REPO, 'artifacts', 'kernels', lock.kernel.package.sha256))).toBe(true);
+    expect(kernel).toMatchObject({ release: lock.kernel.release, sha256: lock.kernel.vmlinuz, deb: `sha256:${lock.kernel.package.sha256}` });
     expect(Object.keys(lock.kernel.modules)).toEqual(expect.arrayContaining(['virtio_console', 'virtio_pci', 'virtio_blk']));
 
-    await writeFile(lockPath, JSON.stringify({ ...lock, kernel: { ...lock.kernel, sha256: `sha256:${'0'.repeat(64)}`, version: '0.0-bogus' } }));
-    const err = await resolveKernel(locks, { frozen: true }).catch((e: unknown) => e);
-    expect(isAirlockError(err, 'FETCH_HASH_MISMATCH')).toBe(true);
-    expect((err as Error).message).toMatch(/locked 0\.0-bogus/);
-    expect(JSON.parse(await readFile(lockPath, 'utf8')).kernel.version).toBe('0.0-bogus');
-    await resolveKernel(locks);
-    expect(JSON.parse(await readFile(lockPath, 'utf8')).kernel.sha256).toBe(first.sha256);
+    const tampered = JSON.stringify({ ...lock, kernel: { ...lock.kernel, vmlinuz: `sha256:${'0'.repeat(64)}` } });
+    await writeFile(lockPath, tampered);
+    const err = await resolveKernel(await repoCas(), { locksDir: locks }).catch((e: unknown) => e);
+    expect(isAirlockError(err, 'BASE_LOCK_MISMATCH')).toBe(true);
+    expect((err as Error).message).toMatch(/hashes to sha256:[0-9a-f]{64}, locked sha256:0{64}/);
+    expect(await readFile(lockPath, 'utf8')).toBe(tampered);
+
+    const missing = await resolveKernel(await repoCas(), { locksDir: join(tmp, 'no-locks') }).catch((e: unknown) => e);
+    expect(isAirlockError(missing, 'BASE_LOCK_MISMATCH')).toBe(true);
+    expect((missing as Error).message).toContain('airlock base update --only kernel');
   });
 
   it('probes KVM within its bound and falls back to TCG, once per process (and host boot)', async () => {
     clearAccelCache();
     const t0 = performance.now();
-    const auto = await probeAccel('auto', 3_000, { kernel: kernel.path });
+    const auto = await probeAccel('auto', 3_000, { kernel: kernel.path, busybox });
     const firstMs = performance.now() - t0;
     expect(['kvm', 'tcg']).toContain(auto.used);
     expect(auto.reason).not.toBe('');
     expect(firstMs).toBeLessThan(10_000);
     const t1 = performance.now();
-    expect(await probeAccel('auto', 3_000, { kernel: kernel.path })).toEqual(auto);
+    expect(await probeAccel('auto', 3_000, { kernel: kernel.path, busybox })).toEqual(auto);
     expect(performance.now() - t1).toBeLessThan(100);
     if (auto.used === 'tcg') {
-      const err = await probeAccel('kvm', 3_000, { kernel: kernel.path }).catch((e: unknown) => e);
+      const err = await probeAccel('kvm', 3_000, { kernel: kernel.path, busybox }).catch((e: unknown) => e);
       expect(isAirlockError(err, 'ENGINE_ERROR')).toBe(true);
     }
     // the probe itself works when the accelerator does
-    expect(await bootProbe('tcg', 60_000, { kernel: kernel.path })).toMatchObject({ used: 'tcg', reason: expect.stringMatching(/tcg probe booted/) });
+    expect(await bootProbe('tcg', 60_000, { kernel: kernel.path, busybox })).toMatchObject({ used: 'tcg', reason: expect.stringMatching(/tcg probe booted/) });
     expect(await qemuLeft()).toEqual([]);
   });
 });

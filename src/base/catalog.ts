@@ -1,20 +1,59 @@
-import type { DebianRecipe } from './debian.js';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Spec } from '../spec/types.js';
+import { BASE_LOCK_FILE } from './lock.js';
 
-/** The base images specs build FROM, all made locally (nothing can be pulled). */
-export type BaseRecipe = { ref: string; kind: 'busybox' } | { ref: string; kind: 'debian'; debian: DebianRecipe };
+/** airlock's own locks/: the built-in bases and the guest kernel are locked there. */
+export const AIRLOCK_LOCKS_DIR = fileURLToPath(new URL('../../locks/', import.meta.url));
 
 /** 2023-06-10, bookworm's release: a fixed epoch so mmdebstrap's output is bit-reproducible. */
 const EPOCH = 1686355200;
+const ARCH = 'amd64';
 
-export const BASE_IMAGES: readonly BaseRecipe[] = [
-  { ref: 'airlock/busybox:latest', kind: 'busybox' },
-  { ref: 'airlock/debian:bookworm', kind: 'debian', debian: { suite: 'bookworm', include: [], sourceDateEpoch: EPOCH } },
-  {
-    ref: 'airlock/debian:bookworm-build',
+interface RecipeFields {
+  /** the engine image reference, normalized (`repo:tag`) */
+  ref: string;
+  suite: string;
+  architecture: string;
+  /** the lock file holding this base (airlock's own for built-ins, the project's for spec bases) */
+  lockFile: string;
+}
+export type DebianBaseRecipe = RecipeFields & { kind: 'debian'; include: string[]; sourceDateEpoch: number };
+export type BusyboxBaseRecipe = RecipeFields & { kind: 'busybox' };
+/** A base image: made locally (nothing can be pulled), only ever from its lock entry. */
+export type BaseRecipe = DebianBaseRecipe | BusyboxBaseRecipe;
+
+export const BUSYBOX_REF = 'airlock/busybox:latest';
+
+/** The bases every project can build FROM, locked in airlock's own locks/. */
+export function builtinBases(locksDir = AIRLOCK_LOCKS_DIR): BaseRecipe[] {
+  const lockFile = join(locksDir, BASE_LOCK_FILE);
+  const debian = (ref: string, include: string[]): DebianBaseRecipe => ({ kind: 'debian', ref, suite: 'bookworm', architecture: ARCH, include, sourceDateEpoch: EPOCH, lockFile });
+  return [
+    { kind: 'busybox', ref: BUSYBOX_REF, suite: 'bookworm', architecture: ARCH, lockFile },
+    debian('airlock/debian:bookworm', []),
+    debian('airlock/debian:bookworm-build', ['gcc', 'libc6-dev', 'make']),
+  ];
+}
+
+/** The image a spec's base `key` is built as, and the name its Dockerfiles use in FROM. */
+export function specBaseRef(specName: string, key: string): string {
+  return `airlock/${specName}/${key}:latest`;
+}
+
+/** A spec's own bases, locked in the project's locks/. */
+export function specBases(spec: Pick<Spec, 'name' | 'bases'>, locksDir: string): BaseRecipe[] {
+  const lockFile = join(locksDir, BASE_LOCK_FILE);
+  return Object.entries(spec.bases).map(([key, b]) => ({
     kind: 'debian',
-    debian: { suite: 'bookworm', include: ['gcc', 'libc6-dev', 'make'], sourceDateEpoch: EPOCH },
-  },
-];
+    ref: specBaseRef(spec.name, key),
+    suite: b.debian,
+    architecture: ARCH,
+    include: [...b.packages].sort(),
+    sourceDateEpoch: EPOCH,
+    lockFile,
+  }));
+}
 
 /** `airlock/busybox` means `airlock/busybox:latest`, as the engine reads it. */
 export function normalizeRef(ref: string): string {
@@ -22,7 +61,7 @@ export function normalizeRef(ref: string): string {
   return lastSegment.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
 }
 
-export function findBase(ref: string): BaseRecipe | undefined {
+export function findBase(recipes: readonly BaseRecipe[], ref: string): BaseRecipe | undefined {
   const want = normalizeRef(ref);
-  return BASE_IMAGES.find((b) => b.ref === want);
+  return recipes.find((b) => b.ref === want);
 }

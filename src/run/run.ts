@@ -5,10 +5,11 @@ import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
 import { writeContextTar } from '../archive/context.js';
-import { HOST_BUSYBOX } from '../base/busybox.js';
-import { findBase } from '../base/catalog.js';
-import { requirePackage } from '../base/host-tools.js';
+import { builtinBases, findBase, specBases, type BaseRecipe } from '../base/catalog.js';
+import { ensureBases, lockedHelper, LockFiles } from '../base/ensure.js';
 import { BASE_LOCK_FILE } from '../base/lock.js';
+import { baseSbom } from '../base/sbom.js';
+import { canonicalBytes } from '../proof/canonical-json.js';
 import type { ActionCache } from '../cache/action-cache.js';
 import { LedgerActionCache } from '../cache/ledger-cache.js';
 import { displayUrl, fetchInputs, INPUTS_LOCK_FILE, readInputsLock } from '../fetch/index.js';
@@ -88,7 +89,12 @@ interface RunState {
   deps: ResourceDescriptor[];
   /** build contexts by `<context dir>\0<dockerfile>`, their tars kept in the CAS */
   contexts: Map<string, ContextTar>;
+  /** the SPDX documents of the locked bases the run's images are built on: signed subjects */
+  sboms: { name: string; digest: Digest }[];
 }
+
+/** The subject name of a base's SBOM. */
+export const sbomName = (ref: string): string => `sbom/${ref}.spdx.json`;
 
 const descriptor = (name: string, digest: Digest, annotations?: Record<string, unknown>): ResourceDescriptor => ({
   name,
@@ -117,6 +123,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     outcomes: [],
     deps: [],
     contexts: new Map(),
+    sboms: [],
   };
   const addBlob = (b: ManifestBlob) => state.blobs.push(b);
   workspace.ledger.startRun({ id: runId, specName: loaded.spec.name, specDigest: loaded.digest, bundleDir, startedAt: started });
@@ -285,19 +292,19 @@ async function resolveServices(opts: RunOptions, ctx: CellContext, cell: Planned
   );
 }
 
-/** The `environment` phase: engine, host, airlock, and the helper every cell mounts. */
+/** The `environment` phase: engine, host, airlock, and the helper every cell mounts (the locked busybox). */
 async function recordEnvironment(opts: RunOptions, state: RunState, engine: EngineInfo): Promise<string> {
-  const version = await requirePackage('busybox-static', 'inside every cell (its helper keeps the cell alive and enforces timeouts)');
-  const helper = await opts.workspace.cas.putFile(HOST_BUSYBOX);
-  state.blobs.push({ ...helper, role: 'helper', name: HOST_BUSYBOX });
+  const helper = await lockedHelper(opts.workspace.cas, { ...(opts.fetch?.offline ? { offline: true } : {}), signal: opts.signal });
+  const ref = await opts.workspace.cas.putFile(helper.path);
+  state.blobs.push({ ...ref, role: 'helper', name: 'busybox' });
   state.transcript.append('environment', {
     engine,
     host: { platform: platform(), release: release(), arch: arch(), cpus: cpus().length, node: process.version },
     airlock: { version: AIRLOCK_VERSION },
-    helper: { path: HOST_BUSYBOX, package: `busybox-static ${version}`, digest: helper.digest, size: helper.size },
+    helper: { path: helper.path, package: `${helper.deb.name} ${helper.deb.version}`, deb: `sha256:${helper.deb.sha256}`, digest: ref.digest, size: ref.size },
     ...(opts.variation ? { variation: opts.variation } : {}),
   });
-  return HOST_BUSYBOX;
+  return helper.path;
 }
 
 /**
@@ -361,8 +368,23 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     }
   }
 
-  const bases: { ref: string; imageId: string; rootfsDigest: string | null }[] = [];
-  for (const ref of [...new Set(variants.flatMap((i) => i.bases))].sort()) {
+  // Bases are made from their locks before anything inspects them: an image missing or
+  // not matching its lock is built from the locked .debs (never re-resolved).
+  const recipes: BaseRecipe[] = [...builtinBases(), ...specBases(loaded.spec, opts.workspace.locksDir)];
+  const refs = [...new Set(variants.flatMap((i) => i.bases))].sort();
+  const used = refs.map((ref) => findBase(recipes, ref)).filter((r): r is BaseRecipe => r !== undefined);
+  if (used.length > 0) {
+    await ensureBases(docker, {
+      cas,
+      recipes: used,
+      ...(opts.fetch?.offline ? { offline: true } : {}),
+      signal: opts.signal,
+      onProgress: (message) => opts.reporter.event({ type: 'base-progress', message }),
+    });
+  }
+  const lockFiles = new LockFiles();
+  const bases: { ref: string; imageId: string; rootfsDigest: string | null; sbom?: { digest: Digest; size: number } }[] = [];
+  for (const ref of refs) {
     let inspected;
     try {
       inspected = await docker.getImage(ref).inspect();
@@ -370,14 +392,21 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
       if (!isNotFound(e)) throw e;
       throw new AirlockError(
         'BASE_IMAGE_MISSING',
-        findBase(ref)
-          ? `base image ${ref} is not in the engine; run \`airlock base\` (or \`make setup\`) to make it`
-          : `image ${ref} is not in the engine and nothing can be pulled here; build it locally or use an airlock base (airlock/busybox, airlock/debian:bookworm, airlock/debian:bookworm-build)`,
+        `image ${ref} is not in the engine and nothing can be pulled here; build it locally, use an airlock base (${builtinBases().map((b) => b.ref).join(', ')}) or declare one under \`bases:\``,
         { details: { ref } },
       );
     }
     const rootfsDigest = inspected.Config?.Labels?.[LABEL_ROOTFS] ?? null;
-    bases.push({ ref, imageId: inspected.Id, rootfsDigest });
+    // A base made from a lock carries its SBOM (derived from the lock) as a signed subject.
+    const recipe = findBase(used, ref);
+    let sbom: { digest: Digest; size: number } | undefined;
+    if (recipe) {
+      const blob = await cas.put(canonicalBytes(baseSbom(recipe.ref, await lockFiles.entry(recipe))));
+      sbom = { digest: blob.digest, size: blob.size };
+      state.blobs.push({ ...blob, role: 'sbom', name: sbomName(recipe.ref) });
+      state.sboms.push({ name: sbomName(recipe.ref), digest: blob.digest });
+    }
+    bases.push({ ref, imageId: inspected.Id, rootfsDigest, ...(sbom ? { sbom } : {}) });
     state.deps.push(rootfsDigest ? descriptor(`base:${ref}`, rootfsDigest as Digest) : { name: `base:${ref}`, uri: `docker-image-id:${inspected.Id}` });
   }
 
@@ -425,6 +454,7 @@ async function seal(
 ): Promise<void> {
   const { loaded } = opts;
   const outputs = state.outcomes.flatMap((o) => o.outputs.map((f) => ({ name: f.name, digest: f.digest })));
+  const subjects = [...outputs, ...state.sboms];
   const envs = opts.environments?.length ? opts.environments : Object.keys(loaded.spec.environments);
   const cellsOf = (env: string) => state.outcomes.filter((o) => o.env === env);
   const envVerdict = (env: string): Verdict => {
@@ -451,7 +481,7 @@ async function seal(
     runId: state.runId,
     transcriptPath: join(meta.partialDir, 'transcript.jsonl'),
     blobs: state.blobs,
-    outputs,
+    outputs: subjects,
     facts: {
       spec: { name: loaded.spec.name, digest: loaded.digest },
       environments: envs.map((e) => ({

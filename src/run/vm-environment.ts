@@ -31,6 +31,7 @@ export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, sp
     const result = await runInVm({
       rootfs,
       helper: ctx.helper,
+      cas,
       steps: spec.steps.map((s) => ({ name: s.name, argv: s.run, env: s.env, timeoutMs: s.timeoutMs, expectExit: s.expect.exit })),
       user: spec.policy.user,
       ...(spec.workdir ? { workdir: spec.workdir } : {}),

@@ -78,6 +78,7 @@ describe('loadSpec: the example spec', () => {
       version: 1,
       name: 'hello-c',
       inputs: [],
+      bases: {},
       images: {
         build: { dockerfile: 'infra/Dockerfile', target: 'build', context: '.', args: { CFLAGS: '-O2' }, labels: {} },
         runtime: { dockerfile: 'infra/Dockerfile', target: 'runtime', context: '.', args: {}, labels: {} },

@@ -35,6 +35,7 @@ export function normalize(input: SpecInput, dir: string): Spec {
     images,
     environments,
     inputs: input.inputs.map((i) => ({ name: i.name, url: i.url, ...(i.sha256 !== undefined && { sha256: i.sha256 }) })),
+    bases: Object.fromEntries(Object.entries(input.bases).map(([k, b]) => [k, { debian: b.debian, packages: [...b.packages] }])),
     ...(m && {
       matrix: {
         environment: m.environment,

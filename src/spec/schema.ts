@@ -355,6 +355,28 @@ const imageSchema = z.strictObject({
   labels: stringMap('Labels added to the image.'),
 });
 
+/** Debian package names (policy §5.6.1), optionally `name:arch`. */
+const DEBIAN_PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/;
+
+const baseSchema = z
+  .strictObject({
+    debian: z
+      .literal('bookworm', { error: on('invalid_value', (i) => `expected bookworm (the Debian suite airlock bases are made from), got ${show(i.input)}`) })
+      .meta({ description: 'The Debian suite the base is made from.' }),
+    packages: z
+      .array(
+        string('a Debian package name').regex(DEBIAN_PACKAGE_RE, {
+          error: on('invalid_format', (i) => `expected a Debian package name (lowercase letters, digits, "+", "-", "."), got ${show(i.input)}`),
+        }),
+      )
+      .default([])
+      .meta({ description: 'Packages installed beyond the minimal base (their dependencies come along); locked by .deb sha256 in locks/base-images.lock.json.' }),
+  })
+  .meta({
+    description:
+      'A Debian base image made from locked package files, usable as `FROM airlock/<spec name>/<base name>` in the Dockerfiles. `airlock base update` resolves and locks it.',
+  });
+
 export const specSchema = z
   .strictObject({
     version: z
@@ -369,6 +391,10 @@ export const specSchema = z
       description: 'Sealed environments, by name: an image, the steps run in it, and what they must produce.',
       minProperties: 1,
     }),
+    bases: z
+      .record(name('base'), baseSchema)
+      .default({})
+      .meta({ description: 'Debian bases made for this project from locked .deb files (see `airlock base update`).' }),
     policy: policyLayerSchema.optional(),
     matrix: matrixSchema.optional(),
     inputs: z

@@ -13,6 +13,13 @@ export interface Spec {
   matrix?: MatrixSettings;
   /** fetched by pinned sha256 before any build; in every build context at `.airlock/inputs/<name>` */
   inputs: InputDecl[];
+  /** the project's own Debian bases, by name (image `airlock/<spec name>/<name>`) */
+  bases: Record<string, BaseDecl>;
+}
+
+export interface BaseDecl {
+  debian: 'bookworm';
+  packages: string[];
 }
 
 export interface InputDecl {

@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
-import { HOST_BUSYBOX } from '../base/busybox.js';
 import { AirlockError } from '../errors.js';
 import { cpioEntryHead, cpioTrailer, cpioDataPad } from './cpio.js';
-import { newestCloudKernel } from './kernel.js';
 import { QEMU_BINARY } from './qemu.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -20,10 +18,10 @@ export interface AccelChoice {
 export const KVM_PROBE_TIMEOUT_MS = 3000;
 
 export interface ProbeOptions {
-  /** kernel to boot; default the newest /boot/vmlinuz-*-cloud-amd64 */
-  kernel?: string;
-  /** static busybox that powers the probe guest off; default /bin/busybox */
-  busybox?: string;
+  /** the (locked) guest kernel to boot */
+  kernel: string;
+  /** the (locked) static busybox that powers the probe guest off */
+  busybox: string;
 }
 
 /** One probe per preference and process: a hanging KVM costs its timeout once, not once per cell. */
@@ -36,9 +34,9 @@ const cache = new Map<string, Promise<AccelChoice>>();
  * hangs the kernel). `auto` then falls back to TCG, saying why; `kvm` refuses with
  * ENGINE_ERROR.
  */
-export function probeAccel(pref: 'auto' | Accel, timeoutMs = KVM_PROBE_TIMEOUT_MS, options: ProbeOptions = {}): Promise<AccelChoice> {
+export function probeAccel(pref: 'auto' | Accel, timeoutMs = KVM_PROBE_TIMEOUT_MS, options: ProbeOptions): Promise<AccelChoice> {
   if (pref === 'tcg') return Promise.resolve({ used: 'tcg', reason: 'tcg requested' });
-  const key = `${timeoutMs}:${options.kernel ?? ''}:${options.busybox ?? ''}`;
+  const key = `${timeoutMs}:${options.kernel}:${options.busybox}`;
   let probe = cache.get(key);
   if (!probe) {
     probe = rememberedPerBoot(key, () => bootProbe('kvm', timeoutMs, options));
@@ -83,7 +81,7 @@ export function clearAccelCache(): void {
  * `{ used: 'tcg', reason }` saying what went wrong. With panic=0 a kernel that cannot run
  * the probe hangs instead of exiting, so only a real poweroff counts.
  */
-export async function bootProbe(accel: Accel, timeoutMs: number, options: ProbeOptions = {}): Promise<AccelChoice> {
+export async function bootProbe(accel: Accel, timeoutMs: number, options: ProbeOptions): Promise<AccelChoice> {
   if (accel === 'kvm') {
     try {
       await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
@@ -91,11 +89,11 @@ export async function bootProbe(accel: Accel, timeoutMs: number, options: ProbeO
       return { used: 'tcg', reason: `/dev/kvm is not usable (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
     }
   }
-  const kernel = options.kernel ?? (await newestCloudKernel('/boot'));
+  const { kernel } = options;
   const dir = await fs.mkdtemp(join(tmpdir(), 'airlock-accel-probe-'));
   try {
     const initrd = join(dir, 'probe.cpio');
-    await fs.writeFile(initrd, probeInitramfs(await fs.readFile(options.busybox ?? HOST_BUSYBOX)));
+    await fs.writeFile(initrd, probeInitramfs(await fs.readFile(options.busybox)));
     const started = performance.now();
     const r = await execa(QEMU_BINARY, probeArgv(kernel, initrd, accel), {
       reject: false,

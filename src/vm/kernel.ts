@@ -6,30 +6,42 @@ import { execa } from 'execa';
 import { z } from 'zod';
 
 import { AirlockError } from '../errors.js';
+import { AIRLOCK_LOCKS_DIR } from '../base/catalog.js';
+import { debDigest, ensureDebs } from '../base/debs.js';
+import { LockedDebSchema, LockedIndexSchema, readLockFile, type LockedDeb } from '../base/lock.js';
+import { newestDeb, type ResolvedIndexes } from '../base/mirror.js';
+import { requirePackage } from '../base/host-tools.js';
+import { writeFileAtomic } from '../proof/atomic-write.js';
+import type { Cas } from '../store/cas.js';
 import { isDigest, type Digest } from '../util/digest.js';
 
 export const KERNEL_LOCK_FILE = 'vm-kernel.lock.json';
 /** Debian's cloud flavour: small, virtio and 8250 serial in reach, boots in ~3 s under TCG. */
-const KERNEL_RE = /^vmlinuz-(.+-cloud-amd64)$/;
+const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
 /**
  * Modules the guest loads (in this order: dependencies first). virtio_console carries the
  * airlock channel in every guest; virtio_blk only matters to ext4 guest roots.
  */
 export const GUEST_MODULES = ['virtio_pci', 'virtio_console', 'virtio_blk'] as const;
 
-const LockSchema = z.object({
-  lockVersion: z.literal(1),
-  kernel: z.object({
-    package: z.string(),
-    version: z.string(),
-    release: z.string(),
-    file: z.string(),
-    sha256: z.string().refine(isDigest, 'expected sha256:<hex>'),
-    /** module name → digest, in load order */
-    modules: z.record(z.string(), z.string().refine(isDigest, 'expected sha256:<hex>')),
+const DigestSchema = z.string().refine(isDigest, 'expected sha256:<hex>');
+const KernelLockSchema = z.strictObject({
+  lockVersion: z.literal(2),
+  kernel: z.strictObject({
+    suite: z.string().min(1),
+    architecture: z.string().min(1),
+    resolvedAt: z.iso.datetime(),
+    indexes: z.array(LockedIndexSchema).min(1),
+    /** the linux-image-<release> .deb, by sha256: the kernel and its modules come only from it */
+    package: LockedDebSchema,
+    /** `uname -r` of the guest */
+    release: z.string().min(1),
+    /** derived from the .deb: the kernel image and the modules the guest loads, in load order */
+    vmlinuz: DigestSchema,
+    modules: z.record(z.string(), DigestSchema),
   }),
 });
-export type KernelLock = z.infer<typeof LockSchema>;
+export type KernelLock = z.infer<typeof KernelLockSchema>;
 
 export interface GuestModule {
   name: string;
@@ -45,142 +57,109 @@ export interface ResolvedKernel {
   /** `uname -r` of the guest, e.g. `6.1.0-56-cloud-amd64` */
   release: string;
   package: string;
+  /** sha256 of the .deb it came from */
+  deb: Digest;
   /** GUEST_MODULES and their dependencies, dependencies first */
   modules: GuestModule[];
 }
 
 export interface ResolveKernelOptions {
-  /** rewrite the lock with what is installed (the default unless frozen) */
-  update?: boolean;
-  /**
-   * refuse a kernel that differs from the lock (FETCH_HASH_MISMATCH) instead of
-   * re-pinning it; default: AIRLOCK_FROZEN=1 in the environment
-   */
-  frozen?: boolean;
-  /** default /boot */
-  bootDir?: string;
-  /** default /lib/modules */
-  modulesRoot?: string;
+  /** default airlock's own locks/ */
+  locksDir?: string;
+  /** never fetch the .deb: it must be in the CAS */
+  offline?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function readKernelLock(file: string): Promise<KernelLock | undefined> {
+  return readLockFile<KernelLock | undefined>(file, KernelLockSchema, undefined, 'guest kernel lock');
 }
 
 /**
- * The guest kernel, pinned in `<locksDir>/vm-kernel.lock.json` by package version and
- * sha256 (its modules too). The lock is written on first use. Afterwards a kernel that
- * differs from it (Debian ships kernel updates, and superseded ones leave the mirror) is
- * re-pinned, as base images are, with what changed on stderr; frozen, it is refused
- * (FETCH_HASH_MISMATCH). Either way the proof records the kernel's digest.
+ * The guest kernel, a pure function of `vm-kernel.lock.json`: the locked linux-image .deb is
+ * taken from the CAS (or fetched by its sha256), unpacked once into `<cas>/kernels/<deb hex>`,
+ * and the kernel and module digests are checked against the lock. Whatever /boot holds is
+ * never used. A lock that is missing or does not match is an error, never a re-pin: only
+ * `airlock base update` writes it.
  */
-export async function resolveKernel(locksDir: string, options: ResolveKernelOptions = {}): Promise<ResolvedKernel> {
-  const bootDir = options.bootDir ?? '/boot';
-  const modulesRoot = options.modulesRoot ?? '/lib/modules';
-  const lockPath = join(locksDir, KERNEL_LOCK_FILE);
-  const lock = await readLock(lockPath);
-  const frozen = options.frozen ?? process.env.AIRLOCK_FROZEN === '1';
-  const lockedInstalled = lock !== undefined && (await fs.stat(join(bootDir, lock.kernel.file)).then(() => true, () => false));
-  const release = lock && lockedInstalled && !options.update ? lock.kernel.release : await newestInstalled(bootDir);
-  const found = await describeInstalled(bootDir, modulesRoot, release, lock?.kernel.release === release ? lock : undefined);
-
-  if (lock && !options.update) {
-    const problems: string[] = [];
-    if (found.release !== lock.kernel.release) problems.push(`locked kernel ${lock.kernel.release} is not installed; ${found.release} is`);
-    if (found.version !== lock.kernel.version) problems.push(`package ${found.package} is ${found.version}, locked ${lock.kernel.version}`);
-    if (found.sha256 !== lock.kernel.sha256) problems.push(`${found.path} hashes to ${found.sha256}, locked ${lock.kernel.sha256}`);
-    for (const m of found.modules) {
-      if (lock.kernel.modules[m.name] !== m.sha256) problems.push(`module ${m.name} hashes to ${m.sha256}, locked ${lock.kernel.modules[m.name] ?? '(not locked)'}`);
-    }
-    if (problems.length > 0 && !frozen) {
-      process.stderr.write(`airlock: re-pinning the guest kernel in ${lockPath}:\n  ${problems.join('\n  ')}\n`);
-    } else if (problems.length > 0) {
-      throw new AirlockError(
-        'FETCH_HASH_MISMATCH',
-        `the installed guest kernel does not match ${lockPath}:\n  ${problems.join('\n  ')}\n` +
-          `reinstall ${found.package}=${lock.kernel.version}, or accept the installed one (without AIRLOCK_FROZEN=1)`,
-        { details: { lock: lockPath, problems, locked: lock.kernel, installed: { version: found.version, sha256: found.sha256 } } },
-      );
-    } else {
-      return found;
-    }
+export async function resolveKernel(cas: Cas, options: ResolveKernelOptions = {}): Promise<ResolvedKernel> {
+  const lockFile = join(options.locksDir ?? AIRLOCK_LOCKS_DIR, KERNEL_LOCK_FILE);
+  const lock = await readKernelLock(lockFile);
+  if (!lock) {
+    throw new AirlockError('BASE_LOCK_MISMATCH', `no guest kernel is locked (${lockFile} is missing); run \`airlock base update --only kernel\``, { details: { lock: lockFile } });
   }
-  const next: KernelLock = {
-    lockVersion: 1,
-    kernel: {
-      package: found.package,
-      version: found.version,
-      release: found.release,
-      file: found.path.slice(bootDir.length + 1),
-      sha256: found.sha256,
-      modules: Object.fromEntries(found.modules.map((m) => [m.name, m.sha256])),
-    },
-  };
-  await fs.mkdir(locksDir, { recursive: true });
-  await fs.writeFile(`${lockPath}.tmp`, `${JSON.stringify(next, null, 2)}\n`);
-  await fs.rename(`${lockPath}.tmp`, lockPath);
+  const { kernel: k } = lock;
+  await ensureDebs(cas, [k.package], { lockFile, ...(options.offline ? { offline: true } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const found = await unpackKernel(cas, k.package, k.release);
+  const problems: string[] = [];
+  if (found.sha256 !== k.vmlinuz) problems.push(`${found.path} hashes to ${found.sha256}, locked ${k.vmlinuz}`);
+  for (const m of found.modules) if (k.modules[m.name] !== m.sha256) problems.push(`module ${m.name} hashes to ${m.sha256}, locked ${k.modules[m.name] ?? '(not locked)'}`);
+  if (problems.length > 0) {
+    throw new AirlockError('BASE_LOCK_MISMATCH', `the guest kernel unpacked from ${k.package.name} ${k.package.version} does not match ${lockFile}:\n  ${problems.join('\n  ')}`, {
+      details: { lock: lockFile, problems },
+    });
+  }
   return found;
 }
 
-async function readLock(path: string): Promise<KernelLock | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  const parsed = LockSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    throw new AirlockError('FETCH_HASH_MISMATCH', `${path} is not a valid kernel lock: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      details: { lock: path },
-    });
-  }
-  return parsed.data;
+/** `airlock base update` for the kernel: the version the cloud metapackage points at today, locked by sha256. */
+export async function updateKernelLock(cas: Cas, idx: ResolvedIndexes, locksDir: string, signal?: AbortSignal): Promise<{ changed: boolean; diff: string[]; release: string }> {
+  const lockFile = join(locksDir, KERNEL_LOCK_FILE);
+  const meta = newestDeb(idx, KERNEL_META_PACKAGE);
+  const target = meta?.depends?.split(',')[0]?.trim().split(/\s/)[0];
+  const found = target ? newestDeb(idx, target) : undefined;
+  if (!meta || !target || !found) throw new AirlockError('BASE_RESOLVE_FAILED', `cannot resolve ${KERNEL_META_PACKAGE} in the ${idx.suite} archives`);
+  const { depends: _, ...deb } = found;
+  const release = target.slice('linux-image-'.length);
+  await ensureDebs(cas, [deb], { lockFile, ...(signal ? { signal } : {}) });
+  const unpacked = await unpackKernel(cas, deb, release);
+  const before = await readKernelLock(lockFile).catch(() => undefined);
+  const next: KernelLock = {
+    lockVersion: 2,
+    kernel: {
+      suite: idx.suite,
+      architecture: idx.architecture,
+      resolvedAt: idx.resolvedAt,
+      indexes: idx.indexes,
+      package: deb,
+      release,
+      vmlinuz: unpacked.sha256,
+      modules: Object.fromEntries(unpacked.modules.map((m) => [m.name, m.sha256])),
+    },
+  };
+  const was = before?.kernel.package;
+  const changed = was?.sha256 !== deb.sha256;
+  if (changed) await writeFileAtomic(lockFile, `${JSON.stringify(next, null, 2)}\n`);
+  const diff = changed ? [`kernel: ${was ? `${was.name} ${was.version}` : '(none)'} -> ${deb.name} ${deb.version}`, `  vmlinuz ${unpacked.sha256}`] : ['kernel: unchanged'];
+  return { changed, diff, release };
 }
 
-/** Path of the newest installed cloud kernel (the accelerator probe boots it; cells use the locked one). */
-export async function newestCloudKernel(bootDir = '/boot'): Promise<string> {
-  return join(bootDir, `vmlinuz-${await newestInstalled(bootDir)}`);
-}
-
-async function newestInstalled(bootDir: string): Promise<string> {
-  const releases = (await fs.readdir(bootDir).catch(() => [] as string[]))
-    .map((n) => KERNEL_RE.exec(n)?.[1])
-    .filter((r): r is string => r !== undefined)
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  const newest = releases.at(-1);
-  if (newest === undefined) {
-    throw new AirlockError('ENGINE_ERROR', `no Debian cloud kernel in ${bootDir}: run \`apt-get install linux-image-cloud-amd64\``, {
-      details: { bootDir },
-    });
+/**
+ * The kernel and its guest modules out of the .deb (kept in the CAS), unpacked once per .deb
+ * into `<cas>/kernels/<hex>`; modules.dep is made there with depmod (Debian's postinst does
+ * the same; the .deb does not ship it).
+ */
+async function unpackKernel(cas: Cas, deb: LockedDeb, release: string): Promise<ResolvedKernel> {
+  const dir = join(cas.root, 'kernels', deb.sha256);
+  if (!(await fs.stat(join(dir, '.complete')).then(() => true, () => false))) {
+    await requirePackage('kmod', 'to index the guest kernel modules (depmod)');
+    const tmp = `${dir}.${process.pid}.tmp`;
+    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.mkdir(tmp, { recursive: true });
+    await execa('dpkg-deb', ['-x', cas.pathOf(debDigest(deb)), tmp]);
+    await execa('depmod', ['-b', tmp, release]);
+    await fs.writeFile(join(tmp, '.complete'), '');
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rename(tmp, dir);
   }
-  return newest;
-}
-
-async function describeInstalled(bootDir: string, modulesRoot: string, release: string, lock: KernelLock | undefined): Promise<ResolvedKernel> {
-  const path = join(bootDir, `vmlinuz-${release}`);
-  const pkg = `linux-image-${release}`;
-  try {
-    await fs.access(path, fs.constants.R_OK);
-  } catch {
-    throw new AirlockError('FETCH_HASH_MISMATCH', `the ${lock ? 'locked ' : ''}guest kernel ${path} is not installed (or not readable): run \`apt-get install ${pkg}${lock ? `=${lock.kernel.version}` : ''}\``, {
-      details: { path, package: pkg },
-    });
-  }
-  const version = await packageVersion(pkg);
+  const path = join(dir, 'boot', `vmlinuz-${release}`);
+  const releaseDir = join(dir, 'lib', 'modules', release);
   const modules: GuestModule[] = [];
-  for (const rel of await moduleOrder(join(modulesRoot, release))) {
-    const file = join(modulesRoot, release, rel);
+  for (const rel of await moduleOrder(releaseDir)) {
+    const file = join(releaseDir, rel);
     modules.push({ name: moduleName(rel), path: file, sha256: await hashFile(file) });
   }
-  return { path, sha256: await hashFile(path), version, release, package: pkg, modules };
-}
-
-async function packageVersion(pkg: string): Promise<string> {
-  const r = await execa('dpkg-query', ['-W', '-f', '${Version}', pkg], { reject: false });
-  if (r.exitCode !== 0 || r.stdout.trim() === '') {
-    throw new AirlockError('ENGINE_ERROR', `cannot read the version of ${pkg} (dpkg-query: ${r.stderr.trim() || `exit ${r.exitCode}`})`, {
-      details: { package: pkg },
-    });
-  }
-  return r.stdout.trim();
+  return { path, sha256: await hashFile(path), version: deb.version, release, package: deb.name, deb: debDigest(deb), modules };
 }
 
 const moduleName = (rel: string): string => rel.slice(rel.lastIndexOf('/') + 1).replace(/\.ko(\.[a-z]+)?$/, '');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 
 import { connectEngine } from '../engine/client.js';
+import { Cas } from '../store/cas.js';
 import { AirlockError } from '../errors.js';
 import { probeAccel } from './accel.js';
 import { encodeFrame, FrameDecoder, FrameError, FrameType } from './frame.js';
@@ -59,7 +60,9 @@ export interface VmRunRequest {
   tmpfs?: string[];
   /** default true */
   readOnlyRoot?: boolean;
-  /** the guest kernel; default resolveKernel(`<repo>/locks`) */
+  /** where the locked kernel .deb is kept; default airlock's own `artifacts/` */
+  cas?: Cas;
+  /** the guest kernel; default resolveKernel(cas) from airlock's own lock */
   kernel?: ResolvedKernel;
   /** host path of the compiled airlock-init; default ensureInit() into `<repo>/artifacts/vm` via the local engine */
   init?: string;
@@ -182,7 +185,7 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
 async function prepare(req: VmRunRequest) {
   const plan = toPlan(req);
   req.signal?.throwIfAborted();
-  const kernel = req.kernel ?? (await resolveKernel(join(REPO_ROOT, 'locks')));
+  const kernel = req.kernel ?? (await resolveKernel(req.cas ?? (await Cas.open(join(REPO_ROOT, 'artifacts'))), req.signal ? { signal: req.signal } : {}));
   const accel = await probeAccel(req.vm.accel, undefined, { kernel: kernel.path, busybox: req.helper });
   const init = req.init ?? (await ensureInit({ docker: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
   const binary = await qemuPath();
