@@ -14,6 +14,8 @@ export interface FileProblem {
   /** a sentence naming the file and what is wrong with it */
   message: string;
   errno?: string;
+  /** the file's size, when it is too big */
+  size?: number;
 }
 
 /** Turns a problem into the caller's coded error. */
@@ -47,7 +49,7 @@ export async function openRegular(path: string, fail: FailWith): Promise<{ handl
 export async function readBounded(path: string, maxBytes: number, fail: FailWith): Promise<Buffer> {
   const { handle, stats } = await openRegular(path, fail);
   try {
-    if (stats.size > maxBytes) throw fail({ kind: 'too-big', message: `${path} has ${stats.size} bytes, more than the limit of ${maxBytes}` });
+    if (stats.size > maxBytes) throw fail({ kind: 'too-big', message: `${path} has ${stats.size} bytes, more than the limit of ${maxBytes}`, size: stats.size });
     // One byte more than expected, to notice a file that grows while it is read.
     const buffer = Buffer.alloc(stats.size + 1);
     let length = 0;
@@ -55,7 +57,7 @@ export async function readBounded(path: string, maxBytes: number, fail: FailWith
       const bytesRead = await readSome(handle, buffer, length, path, fail);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length === buffer.length) throw fail({ kind: 'too-big', message: `${path} grew while being read (it had ${stats.size} bytes)` });
+      if (length === buffer.length) throw fail({ kind: 'too-big', message: `${path} grew while being read (it had ${stats.size} bytes)`, size: length });
     }
     return buffer.subarray(0, length);
   } finally {
