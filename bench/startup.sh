@@ -9,13 +9,15 @@ RUNS=${1:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# A bundle to verify: BUNDLE if set, else the newest in proofs/, else one made
-# now by a one-step run in a throwaway workspace (needs the engine and
-# airlock/busybox). It is verified with the keys of its own workspace.
-bundle=${BUNDLE:-$(ls -dt proofs/*/ 2>/dev/null | head -1 || true)}
+# A bundle to verify: BUNDLE if set, else one made now by a one-step run in a
+# throwaway workspace (needs the engine and airlock/busybox) — small, so the
+# figure is start-up, not re-hashing megabytes. Verified with its workspace's keys.
+bundle=${BUNDLE:-}
 if [[ -z "$bundle" ]]; then
-  printf 'version: 1\nname: startup\nimages:\n  box: { dockerfile: Dockerfile, context: . }\nenvironments:\n  cell:\n    image: box\n    steps:\n      - { name: t, run: ["true"] }\n' >"$work/airlock.yaml"
-  printf 'FROM airlock/busybox\n' >"$work/Dockerfile"
+  # the context is box/ alone: the spec's folder is the workspace, whose artifacts/ must stay out of it
+  mkdir "$work/box"
+  printf 'version: 1\nname: startup\nimages:\n  box: { dockerfile: box/Dockerfile, context: box }\nenvironments:\n  cell:\n    image: box\n    steps:\n      - { name: t, run: ["true"] }\n' >"$work/airlock.yaml"
+  printf 'FROM airlock/busybox\n' >"$work/box/Dockerfile"
   node bin/airlock keygen --out "$work/key" --root "$work" >/dev/null
   AIRLOCK_SIGNING_KEY="$work/key" node bin/airlock run -f "$work/airlock.yaml" >/dev/null 2>&1 || {
     echo "bench/startup.sh: could not make a bundle (is the engine up? make setup)" >&2
