@@ -155,7 +155,7 @@ describe('expandMatrix: the finer rules', () => {
     );
     expect(e.code).toBe('SPEC_INVALID');
     expect((e.details.issues as { path: string }[]).map((i) => i.path)).toEqual([
-      'environments.build.matrix.a',
+      'environments.build.matrix.axes.a',
       'environments.build.matrix.exclude[0].c',
       'environments.build.matrix.exclude[1]',
       'environments.build.matrix.include[0]',

@@ -19,9 +19,12 @@ export type Cell = Record<string, unknown>;
 
 /** GitHub's limit on jobs per matrix; more is almost surely a spec mistake. */
 export const MAX_CELLS = 256;
+/** The most combinations the axes may multiply to before `exclude` (expansion is built in memory). */
+export const MAX_COMBINATIONS = 4096;
 
-interface Issue {
-  path: string;
+/** A reason a matrix cannot be expanded; `path` is relative to the matrix. */
+export interface MatrixProblem {
+  path: (string | number)[];
   message: string;
 }
 
@@ -42,31 +45,50 @@ interface Issue {
  * @param where the spec path of the matrix, for error messages
  */
 export function expandMatrix(m: MatrixSpec, where = 'matrix'): Cell[] {
+  const { cells, problems } = expand(m);
+  if (problems.length > 0) throw invalid(problems.map((p) => ({ path: where + p.path.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join(''), message: p.message })));
+  return cells;
+}
+
+/** Every reason `expandMatrix` would refuse the matrix; the spec loader reports them with positions. */
+export function matrixProblems(m: MatrixSpec): MatrixProblem[] {
+  return expand(m).problems;
+}
+
+function expand(m: MatrixSpec): { cells: Cell[]; problems: MatrixProblem[] } {
   const axes = Object.entries(m.axes);
   const axisNames = new Set(axes.map(([name]) => name));
-  const issues: Issue[] = [];
+  const problems: MatrixProblem[] = [];
+  const refuse = (path: MatrixProblem['path'], message: string) => ({ cells: [], problems: [...problems, { path, message }] });
   for (const [name, values] of axes) {
-    if (!Array.isArray(values) || values.length === 0) issues.push({ path: `${where}.${name}`, message: 'an axis needs at least one value' });
+    if (!Array.isArray(values) || values.length === 0) problems.push({ path: ['axes', name], message: 'an axis needs at least one value' });
   }
   (m.exclude ?? []).forEach((entry, i) => {
     const keys = Object.keys(entry);
-    if (keys.length === 0) issues.push({ path: `${where}.exclude[${i}]`, message: 'an exclude entry must not be empty' });
+    if (keys.length === 0) problems.push({ path: ['exclude', i], message: 'an exclude entry must not be empty' });
     for (const key of keys) {
       if (!axisNames.has(key)) {
-        issues.push({ path: `${where}.exclude[${i}].${key}`, message: `"${key}" is not an axis of the matrix (axes: ${[...axisNames].join(', ') || 'none'})` });
+        problems.push({ path: ['exclude', i, key], message: `"${key}" is not an axis of the matrix (axes: ${[...axisNames].join(', ') || 'none'})` });
       }
     }
   });
   (m.include ?? []).forEach((entry, i) => {
-    if (Object.keys(entry).length === 0) issues.push({ path: `${where}.include[${i}]`, message: 'an include entry must not be empty' });
+    if (Object.keys(entry).length === 0) problems.push({ path: ['include', i], message: 'an include entry must not be empty' });
   });
-  if (issues.length > 0) throw invalid(issues);
+  if (problems.length > 0) return { cells: [], problems };
+  // Counted before the product is built: 8 axes of 10 values would not fit in memory.
+  const combinations = axes.reduce((n, [, values]) => n * values.length, axes.length === 0 ? 0 : 1);
+  if (combinations > MAX_COMBINATIONS) {
+    return refuse(['axes'], `the axes multiply to ${combinations} combinations, more than the limit of ${MAX_COMBINATIONS} (and at most ${MAX_CELLS} cells may remain)`);
+  }
 
   const product = axes.length === 0 ? [] : cartesian(axes);
   const kept = product.filter((cell) => !(m.exclude ?? []).some((entry) => matches(entry, cell)));
 
   const added: Cell[] = [];
-  for (const entry of m.include ?? []) {
+  /** the include entry each added cell came from, to point at it */
+  const addedBy: number[] = [];
+  for (const [index, entry] of (m.include ?? []).entries()) {
     const filter: Cell = {};
     const extra: Cell = {};
     for (const [key, value] of Object.entries(entry)) (axisNames.has(key) ? filter : extra)[key] = value;
@@ -78,22 +100,24 @@ export function expandMatrix(m: MatrixSpec, where = 'matrix'): Cell[] {
         matched = true;
       }
     }
-    if (!matched) added.push({ ...entry });
+    if (!matched) {
+      added.push({ ...entry });
+      addedBy.push(index);
+    }
   }
 
   const cells = [...kept, ...added];
-  if (axes.length === 0 && added.length === 0) throw invalid([{ path: where, message: 'a matrix needs at least one axis or include entry' }]);
-  if (cells.length === 0) throw invalid([{ path: where, message: 'the matrix has no cells left (every combination is excluded)' }]);
-  if (cells.length > MAX_CELLS) throw invalid([{ path: where, message: `the matrix has ${cells.length} cells, more than the limit of ${MAX_CELLS}` }]);
+  if (axes.length === 0 && added.length === 0) return refuse([], 'a matrix needs at least one axis or include entry');
+  if (cells.length === 0) return refuse(['exclude'], 'the matrix has no cells left (every combination is excluded)');
+  if (cells.length > MAX_CELLS) return refuse([], `the matrix has ${cells.length} cells, more than the limit of ${MAX_CELLS}`);
   const seen = new Map<string, number>();
   cells.forEach((cell, i) => {
     const id = cellId(cell);
     const first = seen.get(id);
-    if (first !== undefined) issues.push({ path: where, message: `cells ${first + 1} and ${i + 1} are the same cell (${id})` });
+    if (first !== undefined) problems.push({ path: i >= kept.length ? ['include', addedBy[i - kept.length]!] : [], message: `cells ${first + 1} and ${i + 1} are the same cell (${id})` });
     else seen.set(id, i);
   });
-  if (issues.length > 0) throw invalid(issues);
-  return cells;
+  return { cells: problems.length > 0 ? [] : cells, problems };
 }
 
 function cartesian(axes: [string, AxisValue[]][]): Cell[] {
@@ -121,7 +145,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function invalid(issues: Issue[]): AirlockError {
+function invalid(issues: { path: string; message: string }[]): AirlockError {
   return new AirlockError('SPEC_INVALID', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), { details: { issues } });
 }
 

@@ -6,6 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import type { z } from 'zod';
+import { matrixProblems } from '../plan/matrix.js';
 import { confine } from './confine.js';
 import { didYouMean, type PathIssue } from './issues.js';
 import {
@@ -16,7 +17,7 @@ import {
   type LoosenableKey,
   type PolicyLayer,
 } from './policy.js';
-import { policyLayerSchema, stepSchema } from './schema.js';
+import { matrixSchema, policyLayerSchema, stepSchema } from './schema.js';
 
 type Raw = Record<string, unknown>;
 
@@ -92,7 +93,21 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
       }
     });
   }
-  out.push(...matrixIssues(spec));
+  out.push(...matrixIssues(spec), ...inputIssues(spec.inputs));
+  return out;
+}
+
+/** Input names are unique: each becomes the file `.airlock/inputs/<name>` in every build context. */
+function inputIssues(inputs: unknown): PathIssue[] {
+  const out: PathIssue[] = [];
+  const first = new Map<string, number>();
+  (Array.isArray(inputs) ? inputs : []).forEach((input, i) => {
+    const name = asRecord(input)?.name;
+    if (typeof name !== 'string') return;
+    const earlier = first.get(name);
+    if (earlier === undefined) first.set(name, i);
+    else out.push({ path: ['inputs', i, 'name'], message: `duplicate input name "${name}" (also used by inputs[${earlier}])` });
+  });
   return out;
 }
 
@@ -121,11 +136,14 @@ function matrixIssues(spec: Record<string, unknown>): PathIssue[] {
   if (matrix && target !== undefined && !Object.hasOwn(envs, target)) {
     out.push({ path: ['matrix', 'environment'], message: `environment "${target}" is not defined (defined: ${Object.keys(envs).join(', ')})${didYouMean(target, Object.keys(envs))}` });
   }
-  (Array.isArray(matrix?.exclude) ? matrix.exclude : []).forEach((entry, i) => {
-    for (const key of Object.keys(asRecord(entry) ?? {})) {
-      if (!axes.includes(key)) out.push({ path: ['matrix', 'exclude', i, key], message: `"${key}" is not an axis (axes: ${axes.join(', ')})${didYouMean(key, axes)}` });
-    }
-  });
+  // Expanded here, before any engine is contacted: an empty, all-excluded, duplicated or huge
+  // matrix is a spec error with a position, not a crash halfway through a run.
+  const valid = pick(matrixSchema, spec.matrix);
+  for (const p of valid === undefined ? [] : matrixProblems(valid)) {
+    const key = p.path.at(-1);
+    const hint = p.path[0] === 'exclude' && typeof key === 'string' ? didYouMean(key, axes) : '';
+    out.push({ path: ['matrix', ...p.path], message: p.message + hint });
+  }
   const check = (value: unknown, path: (string | number)[], allowed: boolean) => {
     for (const [text, at] of strings(value, path)) {
       for (const m of text.matchAll(MATRIX_REF)) {

@@ -288,7 +288,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: on('invalid_union', (i) => `expected a string, number or boolean, got ${kindOf(i.input)}`),
 });
 
-const matrixSchema = z
+export const matrixSchema = z
   .strictObject({
     environment: name('environment').meta({ description: 'The environment run once per cell.' }),
     axes: z
