@@ -16,6 +16,8 @@ export interface PathIssue {
 /** The YAML-flavoured kind of a value: "mapping", "array", "string", "null", ... */
 export function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  // YAML's .inf and .nan are numbers to JavaScript, but not what "a number" means here.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : 'infinity';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'object') return 'mapping';
   return typeof v;

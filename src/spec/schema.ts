@@ -15,6 +15,13 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/;
 /** Docker refuses a memory limit below 6 MiB. */
 const MIN_MEMORY = 6 * 1024 ** 2;
+/** More than this is a typo, not a policy (and some engines overflow on it). */
+const MAX_MEMORY = 1024 ** 4;
+/** The engine refuses a CPU limit below 0.01, and NanoCpus 0 (what less rounds to) means no limit at all. */
+const MIN_CPUS = 0.01;
+const MAX_CPUS = 1024;
+/** Linux's highest possible pid_max: a larger pids limit is no limit. */
+const MAX_PIDS = 4_194_304;
 
 type Issue = z.core.$ZodRawIssue;
 /**
@@ -70,7 +77,7 @@ const duration = (description: string) =>
     )
     .meta({ description });
 
-const size = (description: string, min: number) =>
+const size = (description: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .union([z.string().meta({ pattern: SIZE_PATTERN, examples: ['512m', '1g', '64k'] }), z.int().min(0)], {
       error: on('invalid_union', (i) => `expected a size like "512m", "1g", "64k" or a number of bytes, got ${kindOf(i.input)}`),
@@ -79,6 +86,7 @@ const size = (description: string, min: number) =>
       parsed((v: string | number) => {
         const bytes = parseSize(v);
         if (bytes < min) throw new RangeError(`must be at least ${formatSize(min)} (Docker's minimum), got ${show(v)}`);
+        if (bytes > max) throw new RangeError(`must be at most ${formatSize(max)}, got ${show(v)}`);
         return bytes;
       }),
     )
@@ -156,17 +164,19 @@ export const policyLayerSchema = z
       .transform((u) => String(u))
       .optional()
       .meta({ description: 'User the steps run as: "user", "uid" or "uid:gid". Default: "65534:65534"; root (uid 0) is a loosening.' }),
-    memory: size('Memory limit, Docker units base 1024 (512m, 1g, 64k or bytes). Default: 512m; more is a loosening.', MIN_MEMORY).optional(),
+    memory: size('Memory limit, Docker units base 1024 (512m, 1g, 64k or bytes), 6m to 1t. Default: 512m; more is a loosening.', MIN_MEMORY, MAX_MEMORY).optional(),
     pids: z
       .int()
       .min(1)
+      .max(MAX_PIDS)
       .optional()
-      .meta({ description: 'Maximum number of processes. Default: 256; more is a loosening.' }),
+      .meta({ description: `Maximum number of processes, 1 to ${MAX_PIDS}. Default: 256; more is a loosening.` }),
     cpus: z
       .number()
-      .positive()
+      .min(MIN_CPUS, { error: (i) => `must be at least ${MIN_CPUS} (the engine's minimum; less would mean no CPU limit), got ${show(i.input)}` })
+      .max(MAX_CPUS)
       .optional()
-      .meta({ description: 'CPU limit, may be fractional (0.5). Default: 1; more is a loosening.' }),
+      .meta({ description: `CPU limit, may be fractional (0.5), ${MIN_CPUS} to ${MAX_CPUS}. Default: 1; more is a loosening.` }),
     timeout: duration('Default timeout of each step (300s, 5m, 1500ms, 1h). Default: 300s; longer is a loosening.').optional(),
     loosen: z
       .array(
