@@ -11,6 +11,7 @@ import {
   generateSigningKey,
   keyIdOf,
   loadSigningKey,
+  loadTrustedKeyFile,
   loadTrustedKeys,
   naclSecretKey,
   publicKeyFromPem,
@@ -158,6 +159,17 @@ describe('key files', () => {
     const b = generateSigningKey();
     await mkdir(join(dir, 'locks', 'keys'), { recursive: true });
     await writeFile(join(dir, 'locks', 'keys', `${a.keyid}.pub.pem`), publicKeyToPem(b));
-    await expect(loadTrustedKeys(join(dir, 'locks'))).rejects.toMatchObject({ code: 'KEY_INVALID' });
+    await expect(loadTrustedKeys(join(dir, 'locks'))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID', exitCode: 7 });
+  });
+
+  it('a trusted key file overwritten with garbage is a verification failure (exit 7), not a signing-key error (exit 9)', async () => {
+    const key = generateSigningKey();
+    const keysDir = join(dir, 'garbage-locks', 'keys');
+    await mkdir(keysDir, { recursive: true });
+    await writeFile(join(keysDir, `${key.keyid}.pub.pem`), 'garbage\n');
+    await expect(loadTrustedKeys(join(dir, 'garbage-locks'))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID', exitCode: 7 });
+    await expect(loadTrustedKeyFile(join(keysDir, `${key.keyid}.pub.pem`))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID', exitCode: 7 });
+    await expect(loadTrustedKeyFile(join(dir, 'no-such.pem'))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID' });
+    await expect(loadTrustedKeyFile('/dev/zero')).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID' });
   });
 });

@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import nacl from 'tweetnacl';
-import { AirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { readBounded } from '../util/bounded-read.js';
 import { sha256Hex } from '../util/digest.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -184,15 +185,34 @@ export async function loadTrustedKeys(locksDir: string): Promise<PublicKey[]> {
   const keys: PublicKey[] = [];
   for (const name of names.filter((n) => n.endsWith(PUBLIC_SUFFIX)).sort()) {
     const path = join(keysDir, name);
-    const key = publicKeyFromPem(await readFile(path, 'utf8'), path);
+    const key = await loadTrustedKeyFile(path);
     if (basename(name, PUBLIC_SUFFIX) !== key.keyid) {
-      throw new AirlockError('KEY_INVALID', `${path} holds key ${key.keyid}, not the key its name says`, {
+      throw new AirlockError('TRUSTED_KEY_INVALID', `${path} holds key ${key.keyid}, not the key its name says`, {
         details: { path, keyid: key.keyid },
       });
     }
     keys.push(key);
   }
   return keys;
+}
+
+/** A PEM file is a few hundred bytes; anything far larger is not a key. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/**
+ * One trusted public key file (`locks/keys/*.pub.pem`, `verify --key`). What is wrong with
+ * it is a verification failure (TRUSTED_KEY_INVALID, exit 7): nothing can be verified
+ * against it, and it says nothing about the signing key.
+ */
+export async function loadTrustedKeyFile(path: string): Promise<PublicKey> {
+  const untrusted = (reason: string, cause?: unknown) =>
+    new AirlockError('TRUSTED_KEY_INVALID', `trusted key ${path}: ${reason}`, { cause, details: { path } });
+  const bytes = await readBounded(path, MAX_KEY_FILE_BYTES, (p) => untrusted(p.message));
+  try {
+    return publicKeyFromPem(bytes.toString('utf8'), path);
+  } catch (e) {
+    throw isAirlockError(e, 'KEY_INVALID') ? untrusted(e.message, e) : e;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { loadTrustedKeys, publicKeyFromPem, type PublicKey } from '../../proof/keys.js';
+import { loadTrustedKeyFile, loadTrustedKeys, type PublicKey } from '../../proof/keys.js';
 import { workspacePaths } from '../../run/workspace-paths.js';
 import { verifyBundle } from '../../verify/index.js';
 import { AirlockError } from '../../errors.js';
@@ -8,7 +7,7 @@ import type { Body } from '../command.js';
 import type { KEY_CAS_OPTIONS } from '../usage/verify.js';
 
 export async function trustedKeysFor(keyFiles: string[], locksDir: string): Promise<PublicKey[]> {
-  if (keyFiles.length > 0) return Promise.all(keyFiles.map(async (f) => publicKeyFromPem(await readFile(f, 'utf8'), f)));
+  if (keyFiles.length > 0) return Promise.all(keyFiles.map(loadTrustedKeyFile));
   return loadTrustedKeys(locksDir);
 }
 
