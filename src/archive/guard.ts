@@ -73,9 +73,8 @@ export class EntryGuard {
     } else if (type === 'symlink') {
       const linkname = h.linkname ?? '';
       checkName(name, linkname);
-      if (this.#resolve(parentOf(path), linkname) === null) {
-        throw unsafe(name, `symlink target ${linkname} resolves outside the archive root`);
-      }
+      const problem = this.#resolve(parentOf(path), linkname);
+      if (typeof problem !== 'string') throw unsafe(name, linkProblem(linkname, problem));
       entry.target = linkname;
       this.#links.set(path, linkname);
     }
@@ -86,9 +85,8 @@ export class EntryGuard {
   /** Re-checks every symlink against the complete archive (a later link can redirect an earlier one). */
   finish(): void {
     for (const [path, target] of this.#links) {
-      if (this.#resolve(parentOf(path), target) === null) {
-        throw unsafe(path, `symlink target ${target} resolves outside the archive root`);
-      }
+      const problem = this.#resolve(parentOf(path), target);
+      if (typeof problem !== 'string') throw unsafe(path, linkProblem(target, problem));
     }
   }
 
@@ -103,15 +101,17 @@ export class EntryGuard {
 
   /**
    * Where a link text leads from `fromDir`, following the symlinks seen so far the way the
-   * kernel would (so `l -> ..` then `l/..` is seen to climb twice); null when it leaves the root.
+   * kernel would (so `l -> ..` then `l/..` is seen to climb twice); or why it leads nowhere:
+   * it leaves the root, or its links go round in a loop (Linux's ELOOP).
    */
-  #resolve(fromDir: string, target: string, depth = 0): string | null {
-    if (target.startsWith('/') || depth > MAX_SYMLINK_DEPTH) return null;
+  #resolve(fromDir: string, target: string, depth = 0): string | Unresolved {
+    if (target.startsWith('/')) return { outside: true };
+    if (depth > MAX_SYMLINK_DEPTH) return { loop: true };
     let cur = fromDir === '' ? [] : fromDir.split('/');
     for (const seg of target.split('/')) {
       if (seg === '' || seg === '.') continue;
       if (seg === '..') {
-        if (cur.length === 0) return null;
+        if (cur.length === 0) return { outside: true };
         cur.pop();
         continue;
       }
@@ -120,12 +120,20 @@ export class EntryGuard {
       if (link !== undefined) {
         cur.pop();
         const via = this.#resolve(cur.join('/'), link, depth + 1);
-        if (via === null) return null;
+        if (typeof via !== 'string') return via;
         cur = via === '' ? [] : via.split('/');
       }
     }
     return cur.join('/');
   }
+}
+
+type Unresolved = { outside: true } | { loop: true };
+
+function linkProblem(target: string, why: Unresolved): string {
+  return 'loop' in why
+    ? `symlink target ${target} is a loop of symbolic links (more than ${MAX_SYMLINK_DEPTH} to follow)`
+    : `symlink target ${target} resolves outside the archive root`;
 }
 
 function safeType(h: Header): SafeEntryType {

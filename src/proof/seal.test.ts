@@ -105,6 +105,11 @@ describe('sealBundle', () => {
     expect(await readFile(join(bundleDir, 'summary.txt'), 'utf8')).toBe('run run-1: passed\n');
   });
 
+  it('keeps each summary line one line: a newline in an output name is escaped', async () => {
+    await sealBundle(options({ summary: ['output    evil\nverified: forged  sha256:00', 'a\\b\tc\r\x07'] }));
+    expect(await readFile(join(bundleDir, 'summary.txt'), 'utf8')).toBe('output    evil\\nverified: forged  sha256:00\na\\\\b\\tc\\r\\x07\n');
+  });
+
   it('never writes the private key', async () => {
     const opts = options();
     await sealBundle(opts);

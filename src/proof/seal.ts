@@ -116,7 +116,7 @@ export async function sealBundle(opts: SealOptions): Promise<SealResult> {
 
   await writeFileAtomic(files.manifest, manifestBytes);
   await writeFileAtomic(files.statement, payload);
-  await writeFileAtomic(files.summary, opts.summary.map((l) => `${l}\n`).join(''));
+  await writeFileAtomic(files.summary, opts.summary.map((l) => `${oneLine(l)}\n`).join(''));
   // Last: an envelope on disk means the bundle is complete.
   await writeFileAtomic(files.envelope, `${JSON.stringify(envelope, null, 2)}\n`);
 
@@ -148,4 +148,18 @@ function normalizeBlobs(input: readonly ManifestBlob[]): ManifestBlob[] {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A summary line stays one line: control characters (a newline in an output's file name,
+ * say) are written as escapes, so a name cannot forge lines of its own.
+ */
+function oneLine(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f\\]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
 }
