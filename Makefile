@@ -30,3 +30,6 @@ gc:
 
 clean:
 	rm -rf dist
+
+fuzz:             ## the spec fuzzer, thousands of seeded cases (AIRLOCK_FUZZ_RUNS, default 5000)
+	AIRLOCK_FUZZ_RUNS=$${AIRLOCK_FUZZ_RUNS:-5000} npx --no-install vitest run --project unit src/spec/fuzz.test.ts --testTimeout=900000
