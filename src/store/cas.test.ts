@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -122,6 +122,19 @@ describe('Cas.put', () => {
     await fs.writeFile(f, 'file content');
     expect((await cas.putFile(f)).digest).toBe(sha256Digest('file content'));
     await expectCode(cas.putFile(join(dir, 'nope')), 'CAS_IO');
+  });
+});
+
+describe('Cas.readBytes on a hostile store', () => {
+  it('refuses a blob swapped for a symlink to /dev/zero or a fifo, without reading it', async () => {
+    const a = await cas.put('a');
+    const b = await cas.put('b');
+    await fs.rm(cas.pathOf(a.digest), { force: true });
+    await fs.symlink('/dev/zero', cas.pathOf(a.digest));
+    await expectCode(cas.readBytes(a.digest), 'CAS_CORRUPT');
+    await fs.rm(cas.pathOf(b.digest), { force: true });
+    execFileSync('mkfifo', [cas.pathOf(b.digest)]);
+    await expectCode(cas.readBytes(b.digest), 'CAS_CORRUPT');
   });
 });
 

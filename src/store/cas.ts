@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 
 import { AirlockError, isAirlockError } from '../errors.js';
+import { readBounded } from '../util/bounded-read.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { errno, pidAlive } from './process.js';
 
@@ -188,18 +189,27 @@ export class Cas {
     return fsCreateReadStream(path);
   }
 
-  /** The whole blob in memory, checked against its name (CAS_CORRUPT when it does not match). */
+  /**
+   * The whole blob in memory, checked against its name (CAS_CORRUPT when it does not match).
+   * Only a regular file is read (a blob swapped for a symlink to /dev/zero or a fifo is
+   * CAS_CORRUPT at once), and never more than `maxBytes`.
+   */
   async readBytes(d: Digest, options: { maxBytes?: number } = {}): Promise<Buffer> {
     const max = options.maxBytes ?? READ_BYTES_LIMIT;
     const path = this.pathOf(d);
-    const size = await this.size(d);
-    if (size > max) {
-      throw new AirlockError('CAS_IO', `blob ${d} is ${size} bytes, more than readBytes allows (${max}); stream it`, {
-        details: { digest: d, size, maxBytes: max },
-      });
-    }
-    const bytes = await fs.readFile(path).catch((e: unknown) => {
-      throw missingOrIo(d, path, e);
+    const bytes = await readBounded(path, max, (p) => {
+      if (p.kind === 'missing' || p.kind === 'unreadable') {
+        const missing = p.kind === 'missing';
+        return new AirlockError('CAS_IO', missing ? `blob ${d} is not in the store` : `cannot read blob ${d} (${p.errno})`, {
+          details: { digest: d, path, reason: missing ? 'missing' : 'io' },
+        });
+      }
+      if (p.kind === 'too-big') {
+        return new AirlockError('CAS_IO', `blob ${d} is ${p.size} bytes, more than readBytes allows (${max}); stream it`, {
+          details: { digest: d, size: p.size, maxBytes: max },
+        });
+      }
+      return new AirlockError('CAS_CORRUPT', `blob ${d}: ${p.message}`, { details: { digest: d, path, kind: p.kind } });
     });
     const actual: Digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== d) {
