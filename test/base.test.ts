@@ -11,7 +11,7 @@ import { LABEL_ROOTFS } from '../src/engine/labels.js';
 import { measureImage } from '../src/engine/measure.js';
 import { Cas } from '../src/store/cas.js';
 import { KERNEL_LOCK_FILE } from '../src/vm/kernel.js';
-import { REPO, repoCas } from './helpers.js';
+import { REPO, repoCas, runIn, sandbox } from './helpers.js';
 
 const docker = connectEngine();
 const BOOKWORM = 'airlock/debian:bookworm';
@@ -112,5 +112,32 @@ describe('base images built only from their locks', () => {
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(result.bases.map((b: { rootfsDigest: string }) => b.rootfsDigest)).toEqual([lock.bases[BUSYBOX_REF]!.rootfsDigest, lock.bases[BOOKWORM]!.rootfsDigest]);
     expect(result.bases[1].fetched.files).toBe(lock.bases[BOOKWORM]!.packages.length);
+  });
+
+  it('a spec declares its own base (python3): built from its lock, its sealed cell runs a Python suite offline, its SBOM is a signed subject', async () => {
+    const sb = await sandbox();
+    try {
+      const result = await runIn(sb, join(REPO, 'examples', 'python-base', 'airlock.yaml'));
+      expect(result.verdict).toBe('passed');
+      const statement = JSON.parse(await readFile(join(result.bundleDir, 'statement.json'), 'utf8'));
+      const sbom = statement.subject.find((s: { name: string }) => s.name === 'sbom/airlock/python-base/py:latest.spdx.json');
+      expect(sbom).toBeDefined();
+      const doc = JSON.parse((await sb.workspace.cas.readBytes(`sha256:${sbom.digest.sha256}`)).toString('utf8'));
+      expect(doc.spdxVersion).toBe('SPDX-2.3');
+      expect(doc.packages.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['python3', 'python3.11', 'libc6']));
+    } finally {
+      sb.close();
+    }
+  });
+
+  it('`make smoke` rewrites no committed file (locks, spec schemas, anything tracked)', async () => {
+    const status = async () => (await execa('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO })).stdout;
+    const diff = async () => (await execa('git', ['diff', '--', 'locks', 'spec'], { cwd: REPO })).stdout;
+    const [before, beforeDiff] = [await status(), await diff()];
+    const r = await execa('make', ['smoke'], { cwd: REPO, reject: false, env: { AIRLOCK_SETUP_QUIET: '1' } });
+    expect(r.exitCode, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stdout).toMatch(/PASS/);
+    expect(await status()).toBe(before);
+    expect(await diff()).toBe(beforeDiff);
   });
 });

@@ -222,4 +222,14 @@ describe('writeContextTar', () => {
     const err = await writeContextTar(ctx, join(dir, 'y.tar'), { dockerfile: join(ctx, 'Nope') }).catch((e: unknown) => e);
     expect(isAirlockError(err, 'CONTEXT_INVALID')).toBe(true);
   });
+  it('leaves out excluded directories (the workspace under a context of `.`), so a run does not change its own context', async () => {
+    const ctx = join(dir, 'ws');
+    await tree(ctx, { 'Dockerfile': 'FROM scratch\n', 'src/a.txt': 'a', 'artifacts/blobs/sha256/x': 'blob', 'proofs/run/bundle.json': '{}' });
+    const plain = await writeContextTar(ctx, join(dir, 'ws-all.tar'), { dockerfile: join(ctx, 'Dockerfile') });
+    const excluded = await writeContextTar(ctx, join(dir, 'ws.tar'), { dockerfile: join(ctx, 'Dockerfile'), exclude: [join(ctx, 'artifacts'), join(ctx, 'proofs')] });
+    expect(plain.entries).toBe(10);
+    expect(excluded.entries).toBe(3);
+    await tree(ctx, { 'artifacts/blobs/sha256/y': 'another blob' });
+    expect((await writeContextTar(ctx, join(dir, 'ws2.tar'), { dockerfile: join(ctx, 'Dockerfile'), exclude: [join(ctx, 'artifacts'), join(ctx, 'proofs')] })).digest).toBe(excluded.digest);
+  });
 });

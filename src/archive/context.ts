@@ -20,6 +20,11 @@ export interface ContextTarOptions {
    * already has is refused.
    */
   extra?: { path: string; source: string }[];
+  /**
+   * Directories never sent, wherever they are (airlock's own workspace: `artifacts/` and
+   * `proofs/` change on every run and hold the CAS, so a context of `.` must not carry them).
+   */
+  exclude?: string[];
 }
 
 export interface ContextTar {
@@ -57,7 +62,7 @@ type ContextEntry =
  *   regular files. Sockets, FIFOs and devices are refused (CONTEXT_INVALID naming the file).
  * - A Dockerfile outside the context is added as `.airlock.Dockerfile` and, as the CLI does
  *   for its random name, appended to the sent `.dockerignore` so `COPY . .` leaves it out.
- * - `destFile` itself is never part of the context, even when it lies inside it.
+ * - `destFile` itself is never part of the context, even when it lies inside it; nor are `exclude`d directories.
  */
 export async function writeContextTar(
   contextDir: string,
@@ -74,7 +79,8 @@ export async function writeContextTar(
 
   const ignoreText = await readIgnoreFile(join(ctx, '.dockerignore'));
   const rules = DockerIgnore.parse(ignoreText ?? '').keeping(external ? ['.dockerignore'] : ['.dockerignore', dockerfileName]);
-  const entries = await walk(ctx, rules, dest);
+  const skip = new Set([dest, ...(await Promise.all((options.exclude ?? []).map((d) => fs.realpath(d).catch(() => d))))]);
+  const entries = await walk(ctx, rules, skip);
 
   if (external) {
     if (entries.some((e) => e.path === EXTERNAL_DOCKERFILE)) {
@@ -146,7 +152,7 @@ export async function writeContextTar(
 }
 
 /** Every path Docker would send, depth-first, with the CLI's directory-skipping rule. */
-async function walk(ctx: string, rules: DockerIgnore, dest: string): Promise<ContextEntry[]> {
+async function walk(ctx: string, rules: DockerIgnore, skip: ReadonlySet<string>): Promise<ContextEntry[]> {
   const out: ContextEntry[] = [];
   const visit = async (relDir: string): Promise<void> => {
     const abs = relDir === '' ? ctx : join(ctx, relDir);
@@ -154,7 +160,7 @@ async function walk(ctx: string, rules: DockerIgnore, dest: string): Promise<Con
     for (const name of names) {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       const path = join(ctx, rel);
-      if (path === dest) continue;
+      if (skip.has(path)) continue;
       const st = await io(rel, () => fs.lstat(path));
       if (rules.ignores(rel)) {
         if (st.isDirectory() && rules.mustDescend(rel)) await visit(rel);

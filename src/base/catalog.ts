@@ -41,9 +41,9 @@ export function specBaseRef(specName: string, key: string): string {
   return `airlock/${specName}/${key}:latest`;
 }
 
-/** A spec's own bases, locked in the project's locks/. */
-export function specBases(spec: Pick<Spec, 'name' | 'bases'>, locksDir: string): BaseRecipe[] {
-  const lockFile = join(locksDir, BASE_LOCK_FILE);
+/** A spec's own bases, locked in `locks/` next to the spec (the project's). */
+export function specBases(spec: Pick<Spec, 'name' | 'bases'>, specDir: string): BaseRecipe[] {
+  const lockFile = join(specDir, 'locks', BASE_LOCK_FILE);
   return Object.entries(spec.bases).map(([key, b]) => ({
     kind: 'debian',
     ref: specBaseRef(spec.name, key),

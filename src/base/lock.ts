@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
 import { writeFileAtomic } from '../proof/atomic-write.js';
@@ -15,7 +16,7 @@ export const BASE_LOCK_FILE = 'base-images.lock.json';
 export const BASE_LOCK_VERSION = 2;
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
-const DigestSchema = z.string().refine(isDigest, 'expected sha256:<64 hex digits>');
+export const DigestSchema = z.string().refine(isDigest, 'expected sha256:<64 hex digits>');
 
 /** One .deb: what apt's Packages index says of it. */
 export const LockedDebSchema = z.strictObject({
@@ -131,6 +132,7 @@ export function readBaseLock(file: string): Promise<BaseLock> {
 /** Only `airlock base update` calls this. Keys sorted, so a lock's diff shows only what changed. */
 export async function writeBaseLock(file: string, lock: BaseLock): Promise<void> {
   const sorted: BaseLock = { lockVersion: BASE_LOCK_VERSION, bases: Object.fromEntries(Object.entries(lock.bases).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  await mkdir(dirname(file), { recursive: true });
   await writeFileAtomic(file, `${JSON.stringify(sorted, null, 2)}\n`);
 }
 

@@ -358,7 +358,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     const key = contextKey(image);
     if (!contexts.has(key)) {
       const tarPath = join(cas.tmpDir, `context-${state.runId}-${contexts.size}.tar`);
-      const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath, extra });
+      const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath, extra, exclude: [opts.workspace.artifactsDir, opts.workspace.proofsDir] });
       const ref = await cas.putFile(tarPath);
       await rm(tarPath, { force: true });
       contexts.set(key, { ...ref, entries: tar.entries, dockerfileName: tar.dockerfileName, tarPath: cas.pathOf(ref.digest) });
@@ -370,7 +370,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
 
   // Bases are made from their locks before anything inspects them: an image missing or
   // not matching its lock is built from the locked .debs (never re-resolved).
-  const recipes: BaseRecipe[] = [...builtinBases(), ...specBases(loaded.spec, opts.workspace.locksDir)];
+  const recipes: BaseRecipe[] = [...builtinBases(), ...specBases(loaded.spec, loaded.dir)];
   const refs = [...new Set(variants.flatMap((i) => i.bases))].sort();
   const used = refs.map((ref) => findBase(recipes, ref)).filter((r): r is BaseRecipe => r !== undefined);
   if (used.length > 0) {

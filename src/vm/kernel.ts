@@ -3,17 +3,17 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { z } from 'zod';
 
 import { AirlockError } from '../errors.js';
 import { AIRLOCK_LOCKS_DIR } from '../base/catalog.js';
 import { debDigest, ensureDebs } from '../base/debs.js';
-import { LockedDebSchema, LockedIndexSchema, readLockFile, type LockedDeb } from '../base/lock.js';
+import { readLockFile, type LockedDeb } from '../base/lock.js';
+import { KernelLockSchema, type KernelLock } from './kernel-lock.js';
 import { newestDeb, type ResolvedIndexes } from '../base/mirror.js';
 import { requirePackage } from '../base/host-tools.js';
 import { writeFileAtomic } from '../proof/atomic-write.js';
 import type { Cas } from '../store/cas.js';
-import { isDigest, type Digest } from '../util/digest.js';
+import type { Digest } from '../util/digest.js';
 
 export const KERNEL_LOCK_FILE = 'vm-kernel.lock.json';
 /** Debian's cloud flavour: small, virtio and 8250 serial in reach, boots in ~3 s under TCG. */
@@ -24,24 +24,6 @@ const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
  */
 export const GUEST_MODULES = ['virtio_pci', 'virtio_console', 'virtio_blk'] as const;
 
-const DigestSchema = z.string().refine(isDigest, 'expected sha256:<hex>');
-const KernelLockSchema = z.strictObject({
-  lockVersion: z.literal(2),
-  kernel: z.strictObject({
-    suite: z.string().min(1),
-    architecture: z.string().min(1),
-    resolvedAt: z.iso.datetime(),
-    indexes: z.array(LockedIndexSchema).min(1),
-    /** the linux-image-<release> .deb, by sha256: the kernel and its modules come only from it */
-    package: LockedDebSchema,
-    /** `uname -r` of the guest */
-    release: z.string().min(1),
-    /** derived from the .deb: the kernel image and the modules the guest loads, in load order */
-    vmlinuz: DigestSchema,
-    modules: z.record(z.string(), DigestSchema),
-  }),
-});
-export type KernelLock = z.infer<typeof KernelLockSchema>;
 
 export interface GuestModule {
   name: string;

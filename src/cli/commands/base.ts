@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AIRLOCK_LOCKS_DIR, builtinBases, specBases, type BaseRecipe } from '../../base/catalog.js';
 import { ensureBases } from '../../base/ensure.js';
 import { IndexCache, updateBases } from '../../base/update.js';
@@ -21,7 +21,7 @@ export const base: Body<typeof BASE_OPTIONS> = async (ctx) => {
   const { locksDir, artifactsDir } = workspacePaths(ctx.root);
   const cas = await Cas.open(artifactsDir);
   const only = ctx.values.only as string[] | undefined;
-  const recipes = await knownBases(ctx.specFile, locksDir);
+  const recipes = await knownBases(ctx.specFile);
   const unknown = (only ?? []).filter((r) => r !== KERNEL && !recipes.some((b) => b.ref === r || b.ref === `${r}:latest`));
   if (unknown.length > 0) {
     throw new AirlockError('USAGE', `--only ${unknown.join(', ')}: not a base here (known: ${[...recipes.map((b) => b.ref), KERNEL].join(', ')})`);
@@ -58,13 +58,13 @@ export const base: Body<typeof BASE_OPTIONS> = async (ctx) => {
 };
 
 /** The built-in bases, then the spec's own when there is a spec. */
-async function knownBases(specFile: () => string, locksDir: string): Promise<BaseRecipe[]> {
+async function knownBases(specFile: () => string): Promise<BaseRecipe[]> {
   let file: string | undefined;
   try {
     file = specFile();
   } catch (e) {
     if (!isAirlockError(e) || e.code !== 'SPEC_NOT_FOUND') throw e;
   }
-  const own = file ? specBases((await loadSpec(file)).spec, locksDir) : [];
+  const own = file ? specBases((await loadSpec(file)).spec, dirname(file)) : [];
   return [...builtinBases(), ...own];
 }

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../../errors.js';
+import { locksJsonSchemaText } from '../../base/lock-schema.js';
 import { bundleJsonSchemaText } from '../../proof/manifest.js';
 import { specJsonSchemaText } from '../../spec/json-schema.js';
 import type { Body } from '../command.js';
@@ -13,6 +14,7 @@ export const schema: Body<typeof SCHEMA_OPTIONS> = async (ctx) => {
     spec: [join(dir, 'airlock.schema.json'), specJsonSchemaText()],
     bundle: [join(dir, 'bundle.schema.json'), bundleJsonSchemaText()],
     output: [join(dir, 'cli-output.schema.json'), outputJsonSchemaText()],
+    locks: [join(dir, 'locks.schema.json'), locksJsonSchemaText()],
   } as const;
   const which = ctx.positionals[0];
   if (ctx.positionals.length > 1 || (which !== undefined && !(which in files))) throw new AirlockError('USAGE', `airlock schema takes one of ${Object.keys(files).join(', ')}`);
