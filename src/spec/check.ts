@@ -18,6 +18,8 @@ import {
   type PolicyLayer,
 } from './policy.js';
 import { matrixSchema, policyLayerSchema, stepSchema } from './schema.js';
+import type { Policy } from './types.js';
+import { formatSize, parseSize } from '../util/units.js';
 
 type Raw = Record<string, unknown>;
 
@@ -75,6 +77,7 @@ export function crossCheck(data: unknown, dir: string): PathIssue[] {
       out.push({ path: [...at, 'policy', ...v.at], message: v.message });
     }
     const policy = resolvePolicy([top, layer]);
+    if (env.isolation === 'vm') out.push(...vmSizeIssues(asRecord(env.vm), policy, allowed, [...at, 'vm']));
     const steps = Array.isArray(env.steps) ? env.steps : [];
     out.push(...stepNameIssues(steps, at));
     steps.forEach((stepRaw, i) => {
@@ -228,3 +231,29 @@ function isFile(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * A VM guest is sized by the policy like a container cell: more memory or CPUs than the
+ * environment's policy is a loosening, allowed only when `loosen` names it (and then recorded).
+ */
+function vmSizeIssues(vm: Record<string, unknown> | undefined, policy: Policy, allowed: readonly LoosenableKey[], at: (string | number)[]): PathIssue[] {
+  const out: PathIssue[] = [];
+  const memory = typeof vm?.memory === 'string' || typeof vm?.memory === 'number' ? safeSize(vm.memory) : undefined;
+  if (memory !== undefined && memory > policy.memoryBytes && !allowed.includes('memory')) {
+    out.push({ path: [...at, 'memory'], message: `guest memory ${formatSize(memory)} is more than the policy's ${formatSize(policy.memoryBytes)}; add "memory" to policy.loosen to allow it` });
+  }
+  const cpus = typeof vm?.cpus === 'number' ? vm.cpus : undefined;
+  if (cpus !== undefined && cpus > Math.ceil(policy.cpus) && !allowed.includes('cpus')) {
+    out.push({ path: [...at, 'cpus'], message: `${cpus} guest CPUs are more than the policy's ${policy.cpus}; add "cpus" to policy.loosen to allow it` });
+  }
+  return out;
+}
+
+function safeSize(v: string | number): number | undefined {
+  try {
+    return parseSize(v);
+  } catch {
+    return undefined;
+  }
+}
+

@@ -476,3 +476,41 @@ describe('parseSpec: bad specs', () => {
     ]);
   });
 });
+
+describe('loadSpec: bases', () => {
+  it('reads a project base with its packages', () => {
+    const loaded = parseSpec(base({ 2: ['name: hello-c', 'bases:', '  py: { debian: bookworm, packages: [python3, python3-venv] }'] }), FILE);
+    expect(loaded.spec.bases).toEqual({ py: { debian: 'bookworm', packages: ['python3', 'python3-venv'] } });
+  });
+
+  it('places a bad package name, an unknown suite and a bad base name', () => {
+    expectOneProblem(base({ 2: ['name: hello-c', 'bases:', '  py: { debian: bookworm, packages: [Python3] }'] }), 'bases.py.packages[0]', '4:38', /expected a Debian package name/);
+    expectOneProblem(base({ 2: ['name: hello-c', 'bases:', '  py: { debian: sid }'] }), 'bases.py.debian', '4:17', /expected bookworm/);
+    expectOneProblem(base({ 2: ['name: hello-c', 'bases:', '  Py: { debian: bookworm }'] }), 'bases.Py', '4:3', /base name "Py" must be lowercase/);
+  });
+});
+
+describe('loadSpec: VM guests are sized by the policy', () => {
+  const vm = (settings: string, policy: string[] = []) =>
+    base({ 13: ['    outputs: ["/out"]', '    isolation: vm', `    vm: ${settings}`, ...policy] });
+
+  it('refuses a guest bigger than the policy unless loosen names it, with positions', () => {
+    const issues = issuesOf(vm('{ memory: 3g, cpus: 4 }'));
+    expect(issues.map((i) => [i.path, i.line, i.message])).toEqual([
+      ['environments.smoke.vm.memory', 15, expect.stringMatching(/guest memory 3g is more than the policy's 512m; add "memory" to policy.loosen/)],
+      ['environments.smoke.vm.cpus', 15, expect.stringMatching(/4 guest CPUs are more than the policy's 1; add "cpus"/)],
+    ]);
+  });
+
+  it('a loosened guest size is allowed and recorded in the policy', () => {
+    const loaded = parseSpec(vm('{ memory: 1g, cpus: 2 }', ['    policy: { memory: 1g, cpus: 2, loosen: [memory, cpus] }']), FILE);
+    expect(loaded.spec.environments.smoke!.vm).toMatchObject({ memoryBytes: 1024 ** 3, cpus: 2 });
+    expect(loaded.spec.environments.smoke!.policy.loosened).toEqual(expect.arrayContaining(['memory', 'cpus']));
+    const onlyVm = parseSpec(vm('{ memory: 1g }', ['    policy: { loosen: [memory] }']), FILE);
+    expect(onlyVm.spec.environments.smoke!.policy.loosened).toContain('memory');
+  });
+
+  it('a guest within the policy needs nothing', () => {
+    expect(parseSpec(vm('{ memory: 256m }'), FILE).spec.environments.smoke!.policy.loosened).toEqual([]);
+  });
+});

@@ -70,7 +70,12 @@ function service(name: string, svc: ServiceInput, topPolicy: NonNullable<SpecInp
 
 function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['policy']>, dir: string): EnvironmentSpec {
   const stepTimeouts = env.steps.flatMap((s) => (s.timeout === undefined ? [] : [s.timeout]));
-  const policy = resolvePolicy([topPolicy, env.policy ?? {}], stepTimeouts);
+  const resolved = resolvePolicy([topPolicy, env.policy ?? {}], stepTimeouts);
+  // a guest larger than the policy is a loosening (check.ts refuses it unless `loosen` names it): record it
+  const vmMemory = env.vm?.memory ?? resolved.memoryBytes;
+  const vmCpus = env.vm?.cpus ?? Math.ceil(resolved.cpus);
+  const bigger = [...(vmMemory > resolved.memoryBytes ? ['memory'] : []), ...(vmCpus > Math.ceil(resolved.cpus) ? ['cpus'] : [])];
+  const policy = env.isolation === 'vm' && bigger.some((k) => !resolved.loosened.includes(k)) ? { ...resolved, loosened: [...new Set([...resolved.loosened, ...bigger])] } : resolved;
   const steps = env.steps.map(
     (s, i): StepSpec => ({
       name: s.name ?? `step-${i + 1}`,
@@ -91,8 +96,8 @@ function environment(env: EnvironmentInput, topPolicy: NonNullable<SpecInput['po
     isolation: env.isolation,
     ...(env.isolation === 'vm' && {
       vm: {
-        memoryBytes: env.vm?.memory ?? policy.memoryBytes,
-        cpus: env.vm?.cpus ?? Math.ceil(policy.cpus),
+        memoryBytes: vmMemory,
+        cpus: vmCpus,
         kernel: env.vm?.kernel ?? 'debian-cloud',
         accel: env.vm?.accel ?? 'auto',
         timeoutMs: env.vm?.timeout ?? steps.reduce((t, s) => t + s.timeoutMs, 0) + 60_000,
