@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DigestSchema } from './digest-schema.js';
 import { EnvelopeSchema } from './dsse.js';
+import { SigstoreBundleSchema } from './sigstore-bundle.js';
 
 /** The files of a proof bundle (`proofs/<run-id>/`). */
 export const BUNDLE_FILES = {
@@ -8,6 +9,8 @@ export const BUNDLE_FILES = {
   manifest: 'bundle.json',
   statement: 'statement.json',
   envelope: 'envelope.dsse.json',
+  /** the same envelope as a Sigstore bundle v0.3, for sigstore-js and cosign */
+  sigstore: 'envelope.sigstore.json',
   summary: 'summary.txt',
 } as const;
 
@@ -51,13 +54,15 @@ export function bundleJsonSchema(): Record<string, unknown> {
     $id: 'https://airlock.dev/schemas/bundle.schema.json',
     title: 'airlock proof bundle',
     description:
-      'The machine-read files of proofs/<run-id>/: bundle.json (the manifest) and envelope.dsse.json ' +
-      '(DSSE envelope over an in-toto Statement v1 with a SLSA Provenance v1 predicate). See docs/formats.md.',
+      'The machine-read files of proofs/<run-id>/: bundle.json (the manifest), envelope.dsse.json ' +
+      '(DSSE envelope over an in-toto Statement v1 with a SLSA Provenance v1 predicate) and envelope.sigstore.json ' +
+      '(the same envelope as a Sigstore bundle v0.3). See docs/formats.md.',
     $defs: {
       manifest: def(ManifestSchema),
       envelope: def(EnvelopeSchema),
+      sigstoreBundle: def(SigstoreBundleSchema),
     },
-    anyOf: [{ $ref: '#/$defs/manifest' }, { $ref: '#/$defs/envelope' }],
+    anyOf: [{ $ref: '#/$defs/manifest' }, { $ref: '#/$defs/envelope' }, { $ref: '#/$defs/sigstoreBundle' }],
   };
 }
 

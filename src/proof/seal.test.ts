@@ -60,7 +60,7 @@ describe('sealBundle', () => {
     const opts = options();
     const result = await sealBundle(opts);
     expect((await readdir(bundleDir)).sort()).toEqual(
-      ['bundle.json', 'envelope.dsse.json', 'statement.json', 'summary.txt', 'transcript.jsonl'].sort(),
+      ['bundle.json', 'envelope.dsse.json', 'envelope.sigstore.json', 'statement.json', 'summary.txt', 'transcript.jsonl'].sort(),
     );
 
     const manifestBytes = await readFile(join(bundleDir, 'bundle.json'));

@@ -6,6 +6,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { canonicalBytes } from './canonical-json.js';
 import { type Envelope, signEnvelope } from './dsse.js';
 import type { SigningKey } from './keys.js';
+import { toSigstoreBundle } from './sigstore-bundle.js';
 import { BUNDLE_FILES, BUNDLE_VERSION, type Manifest, type ManifestBlob, ManifestBlobSchema } from './manifest.js';
 import { buildPredicate, buildStatement, PAYLOAD_TYPE, type PredicateFacts, type Statement } from './statement.js';
 import { collectBlobRefs, verifyChain } from './transcript.js';
@@ -40,8 +41,8 @@ export interface SealResult {
 }
 
 /**
- * Seals a finished run: writes bundle.json, statement.json, summary.txt and last
- * envelope.dsse.json into `bundleDir`, each atomically. Refuses to sign what
+ * Seals a finished run: writes bundle.json, statement.json, summary.txt, the envelope as a
+ * Sigstore bundle (envelope.sigstore.json) and last envelope.dsse.json into `bundleDir`, each atomically. Refuses to sign what
  * verify would reject (a broken chain, a blob reference the manifest lacks).
  */
 export async function sealBundle(opts: SealOptions): Promise<SealResult> {
@@ -117,6 +118,7 @@ export async function sealBundle(opts: SealOptions): Promise<SealResult> {
   await writeFileAtomic(files.manifest, manifestBytes);
   await writeFileAtomic(files.statement, payload);
   await writeFileAtomic(files.summary, opts.summary.map((l) => `${oneLine(l)}\n`).join(''));
+  await writeFileAtomic(files.sigstore, `${JSON.stringify(toSigstoreBundle(envelope, opts.key.keyid), null, 2)}\n`);
   // Last: an envelope on disk means the bundle is complete.
   await writeFileAtomic(files.envelope, `${JSON.stringify(envelope, null, 2)}\n`);
 

@@ -41,7 +41,7 @@ export async function exportBundle(opts: { bundleDir: string; outDir: string; bl
       files.push(entry.name);
     }
     for (const name of Object.values(BUNDLE_FILES)) {
-      if (!files.includes(name) && name !== BUNDLE_FILES.summary) throw new AirlockError('BUNDLE_MISSING_FILE', `${src} has no ${name}`, { details: { what: name, where: src } });
+      if (!files.includes(name) && name !== BUNDLE_FILES.summary && name !== BUNDLE_FILES.sigstore) throw new AirlockError('BUNDLE_MISSING_FILE', `${src} has no ${name}`, { details: { what: name, where: src } });
     }
     const cas = new Cas(partial);
     let bytes = 0;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { PublicKey } from '../proof/keys.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { blobRoots, checkBlobs } from './blobs.js';
-import { parseEnvelope, readBundleFiles } from './files.js';
+import { type EnvelopeFile, parseEnvelope, readBundleFiles } from './files.js';
 import { checkPolicy } from './policy.js';
 import { checkSignature } from './signature.js';
 import { checkStatement } from './statement.js';
@@ -10,6 +10,7 @@ import { checkManifest, checkSubject, checkTranscriptChain } from './transcript.
 import { type Check, Verifier } from './verifier.js';
 
 export type { Check } from './verifier.js';
+export type { EnvelopeFile } from './files.js';
 export { blobPath } from './blobs.js';
 
 export interface VerifyOptions {
@@ -19,6 +20,8 @@ export interface VerifyOptions {
   trustedKeys: readonly PublicKey[];
   /** CAS roots, each holding blobs/sha256/<hex>; the bundle's own dir is tried first when it has blobs/ */
   blobDirs: readonly string[];
+  /** verify the envelope in this file (default: envelope.dsse.json, else envelope.sigstore.json) */
+  envelopeFile?: EnvelopeFile;
 }
 
 export interface VerifyReport {
@@ -43,8 +46,8 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifyReport
   const v = new Verifier();
 
   // 1. what is there, and the envelope's shape
-  const files = await v.check('files', () => readBundleFiles(bundleDir));
-  const envelope = await v.check('envelope', () => parseEnvelope(files.envelope));
+  const files = await v.check('files', () => readBundleFiles(bundleDir, options.envelopeFile));
+  const envelope = await v.check('envelope', () => parseEnvelope(files.envelope, files.envelopeFile));
   // 2. who signed it: from here on the payload is authenticated
   const signed = await v.check('signature', () => checkSignature(envelope, options.trustedKeys));
   // 3. what it says

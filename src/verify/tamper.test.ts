@@ -69,7 +69,8 @@ const replaceBlob = (role: 'context' | 'stdout' | 'output', make: (path: string,
 
 const CASES: Case[] = [
   // ---------------------------------------------------------------- files
-  { name: 'envelope deleted', code: 'BUNDLE_MISSING_FILE', tamper: (f) => rm(file(f, ENVELOPE)) },
+  // envelope.sigstore.json carries the same signature, so only both gone leaves nothing to verify
+  { name: 'envelope deleted', code: 'BUNDLE_MISSING_FILE', tamper: async (f) => { await rm(file(f, ENVELOPE)); await rm(file(f, 'envelope.sigstore.json')); } },
   { name: 'statement deleted', code: 'BUNDLE_MISSING_FILE', tamper: (f) => rm(file(f, STATEMENT)) },
   { name: 'transcript deleted', code: 'BUNDLE_MISSING_FILE', tamper: (f) => rm(file(f, TRANSCRIPT)) },
   { name: 'manifest deleted', code: 'BUNDLE_MISSING_FILE', tamper: (f) => rm(file(f, MANIFEST)) },

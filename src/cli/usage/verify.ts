@@ -5,9 +5,10 @@ export const KEY_CAS_OPTIONS = { key: { type: 'string', multiple: true }, cas: {
 export const verifyCommand = defineCommand({
   name: 'verify',
   summary: 'verify a proof bundle offline: signature, statement, transcript chain, blobs, policy',
-  usage: `usage: airlock verify <bundle-dir> [--key PEM]... [--cas DIR]... [--root DIR] [--json]
+  usage: `usage: airlock verify <bundle-dir | bundle-dir/envelope.sigstore.json> [--key PEM]... [--cas DIR]... [--root DIR] [--json]
 
-Checks, in order, stopping at the first failure with its code: envelope shape,
+The envelope is read from envelope.dsse.json, else from envelope.sigstore.json (the
+same signature as a Sigstore bundle), or from the one of the two named. Checks, in order, stopping at the first failure with its code: envelope shape,
 signature over DSSE PAE against a trusted key, statement and predicate types,
 the transcript's hash chain, every subject and manifest blob re-hashed, and the
 recorded policy (network none, capabilities dropped, read-only root) in force.
