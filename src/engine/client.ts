@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
+import { dockerOptions, resolveEngineEndpoint } from './endpoint.js';
 
 /** What the transcript records about the engine a run used. */
 export interface EngineInfo {
@@ -16,18 +17,25 @@ export interface EngineInfo {
   product: 'docker' | 'podman' | 'unknown';
 }
 
-const HINT = 'run `bash scripts/ensure-engine.sh` (or `make setup`) to start or install one, or set DOCKER_HOST';
+const HINT = 'run `bash scripts/ensure-engine.sh` (or `make setup`) to start or install one, or set DOCKER_HOST or DOCKER_CONTEXT';
+
+/** Where a client connects, for messages: the endpoint and what chose it. */
+const WHERE = new WeakMap<Docker, string>();
 
 /**
- * A dockerode client for DOCKER_HOST or the default socket. Callers pass it down
- * explicitly: there is no module-level client to reset between tests.
+ * A dockerode client for the engine the docker CLI would use (DOCKER_HOST, else
+ * DOCKER_CONTEXT or the current context, else the default socket; see endpoint.ts).
+ * Callers pass it down explicitly: there is no module-level client to reset between tests.
  */
-export function connectEngine(): Docker {
-  return new Docker();
+export function connectEngine(env: NodeJS.ProcessEnv = process.env): Docker {
+  const endpoint = resolveEngineEndpoint(env);
+  const docker = new Docker(dockerOptions(endpoint));
+  WHERE.set(docker, `${endpoint.host} (${endpoint.source})`);
+  return docker;
 }
 
 export async function engineInfo(docker: Docker, timeoutMs = 10_000): Promise<EngineInfo> {
-  const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+  const where = WHERE.get(docker) ?? 'the engine';
   try {
     const timer = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
