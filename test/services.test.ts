@@ -22,6 +22,7 @@ const service = (name: string, over: Partial<ServiceSpec>): ServiceSpec => ({
   name,
   image: BUSYBOX,
   env: {},
+  user: '65534:65534',
   readOnlyRootfs: true,
   tmpfs: ['/tmp'],
   memoryBytes: 64 * MiB,

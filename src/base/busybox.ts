@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import tar from 'tar-stream';
 import { forEachTarEntry } from '../archive/tar-read.js';
 import { AirlockError } from '../errors.js';
@@ -19,6 +18,7 @@ const MAX_BUSYBOX_BYTES = 16 * 1024 * 1024;
 
 /** One file out of a .deb kept in the CAS (its data tar, through dpkg-deb). */
 export async function fileFromDeb(cas: Cas, deb: LockedDeb, path: string, maxBytes: number): Promise<Buffer> {
+  const { execa } = await import('execa');
   const child = execa('dpkg-deb', ['--fsys-tarfile', cas.pathOf(debDigest(deb))], { buffer: false, stdout: 'pipe' });
   let found: Buffer | undefined;
   await forEachTarEntry(child.stdout, async (header, body) => {
@@ -72,6 +72,7 @@ export async function lockedBusyboxPath(cas: Cas, deb: LockedDeb, binary: Digest
  * same .deb always gives the same bytes.
  */
 export async function writeBusyboxRootfs(busyboxPath: string, destTar: string): Promise<void> {
+  const { execa } = await import('execa');
   const binary = await readFile(busyboxPath);
   const applets = (await execa(busyboxPath, ['--list-full'])).stdout.split('\n').filter((l) => l !== '' && l !== BUSYBOX_IN_DEB);
 

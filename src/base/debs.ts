@@ -1,8 +1,6 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { AirlockError, isAirlockError } from '../errors.js';
-import { fetchInputs } from '../fetch/fetch.js';
 import type { FetchProgress } from '../fetch/types.js';
 import type { Cas } from '../store/cas.js';
 import type { Digest } from '../util/digest.js';
@@ -32,6 +30,7 @@ export async function ensureDebs(cas: Cas, debs: readonly LockedDeb[], opts: Ens
   for (const d of debs) if (!(await cas.has(debDigest(d)))) missing.push(d);
   if (missing.length === 0) return { fetched: 0, bytes: 0 };
   if (opts.offline) throw unsatisfied(missing, opts.lockFile, 'offline, and not in the CAS');
+  const { fetchInputs } = await import('../fetch/fetch.js');
   try {
     await fetchInputs(
       missing.map((d) => ({ name: debKey(d), url: d.url, sha256: d.sha256 })),
@@ -75,6 +74,7 @@ function unsatisfied(debs: readonly LockedDeb[], lockFile: string, why: string, 
  */
 export async function writeLocalRepo(cas: Cas, debs: readonly LockedDeb[], dir: string, suite: string): Promise<void> {
   await requirePackage('apt-utils', 'to index the locked packages of a base (apt-ftparchive)');
+  const { execa } = await import('execa');
   await mkdir(join(dir, 'pool'), { recursive: true });
   for (const d of debs) await symlink(cas.pathOf(debDigest(d)), join(dir, 'pool', `${debKey(d).replace(/:/g, '%3a')}.deb`));
   const packages = await execa('apt-ftparchive', ['packages', 'pool'], { cwd: dir, maxBuffer: 256 * 1024 * 1024 });

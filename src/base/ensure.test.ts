@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtinBases, specBaseRef, specBases } from './catalog.js';
-import { firstDifferingPaths, recipeDrift } from './ensure.js';
+import { firstDifferingPaths } from './build.js';
+import { recipeDrift } from './ensure.js';
 import type { BaseLockEntry } from './lock.js';
 
 const line = (path: string, extra: Record<string, unknown> = {}) => JSON.stringify({ gid: 0, mode: '0644', path, type: 'file', uid: 0, size: 1, sha256: 'a'.repeat(64), ...extra });

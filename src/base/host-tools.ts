@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { AirlockError } from '../errors.js';
 
 /** Version of an installed Debian package, or undefined when it is not installed. */
 export async function debianPackageVersion(name: string): Promise<string | undefined> {
+  const { execa } = await import('execa');
   const r = await execa('dpkg-query', ['-W', '-f', '${Status}\t${Version}', name], { reject: false });
   if (r.exitCode !== 0) return undefined;
   const [status, version] = r.stdout.split('\t');

@@ -5,7 +5,7 @@ import { busyboxFromDeb } from './busybox.js';
 import type { BaseRecipe } from './catalog.js';
 import { resolveDebianPackages } from './debian.js';
 import { ensureDebs } from './debs.js';
-import { buildBase, importRootfs } from './ensure.js';
+import { buildBase, importRootfs } from './build.js';
 import { diffPackages, readBaseLock, writeBaseLock, type BaseLockEntry, type LockedDeb } from './lock.js';
 import { findDeb, newestDeb, resolveIndexes, type ResolvedIndexes } from './mirror.js';
 import { sha256Digest } from '../util/digest.js';

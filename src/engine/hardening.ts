@@ -1,42 +1,47 @@
 import type { Policy } from '../spec/schema.js';
+import { hardenedFields, hardeningMismatches, type HardeningRequest } from './hardening-rules.js';
 
 /** Where the controller's static helper (busybox) appears inside every cell, read-only. */
 export const HELPER_MOUNT = '/.airlock/busybox';
 
+/** The parts of a policy the hardening speaks about (a service's policy is one too). */
+export type HardeningPolicy = Pick<Policy, 'readOnlyRootfs' | 'tmpfs' | 'user' | 'memoryBytes' | 'pids' | 'cpus'>;
+
 export interface HardeningInput {
-  policy: Policy;
+  policy: HardeningPolicy;
   /** host path of the static helper binary bind-mounted read-only at HELPER_MOUNT */
-  helper: string;
+  helper?: string;
   runtime?: string;
   /** an internal (no-egress) network holding the cell's services; without services: none */
   network?: string;
+  /** replaces the policy's user (a repro variation) */
+  user?: string;
+}
+
+/** The rule table's request for a cell or service with this policy. */
+export function hardeningRequest({ policy, helper, runtime, network, user }: HardeningInput): HardeningRequest {
+  return {
+    network: network ?? 'none',
+    readOnlyRootfs: policy.readOnlyRootfs,
+    tmpfs: policy.tmpfs,
+    user: user ?? policy.user,
+    memoryBytes: policy.memoryBytes,
+    pids: policy.pids,
+    cpus: policy.cpus,
+    ...(runtime ? { runtime } : {}),
+    binds: helper ? [{ source: helper, target: HELPER_MOUNT }] : [],
+  };
 }
 
 /**
- * The HostConfig every cell is created with. Only what airlock itself needs is
- * mounted (its helper, read-only); writable space is tmpfs, sized and without
+ * The HostConfig and User a cell or service is created with: the rule table's fields,
+ * plus what no rule reads back (private IPC, no auto-remove). Only what airlock itself
+ * needs is mounted (its helper, read-only); writable space is tmpfs, sized and without
  * setuid or device nodes.
  */
-export function hardenedHostConfig({ policy, helper, runtime, network }: HardeningInput): Record<string, unknown> {
-  const tmpfs: Record<string, string> = {};
-  for (const path of policy.tmpfs) tmpfs[path] = `rw,noexec,nosuid,nodev,size=${policy.memoryBytes},mode=1777`;
-  return {
-    NetworkMode: network ?? 'none',
-    CapDrop: ['ALL'],
-    CapAdd: [],
-    Privileged: false,
-    SecurityOpt: ['no-new-privileges'],
-    ReadonlyRootfs: policy.readOnlyRootfs,
-    Tmpfs: tmpfs,
-    Memory: policy.memoryBytes,
-    MemorySwap: policy.memoryBytes,
-    PidsLimit: policy.pids,
-    NanoCpus: Math.round(policy.cpus * 1e9),
-    IpcMode: 'private',
-    Binds: [`${helper}:${HELPER_MOUNT}:ro`],
-    AutoRemove: false,
-    ...(runtime ? { Runtime: runtime } : {}),
-  };
+export function hardenedCreate(input: HardeningInput): { HostConfig: Record<string, unknown>; User: string } {
+  const { hostConfig, config } = hardenedFields(hardeningRequest(input));
+  return { HostConfig: { ...hostConfig, IpcMode: 'private', AutoRemove: false }, User: config.User as string };
 }
 
 /** The fields of the engine's read-back HostConfig that the policy speaks about. */
@@ -57,32 +62,10 @@ export interface ReadbackHostConfig {
 }
 
 /**
- * Compares what the engine says it applied with what the policy asked for. Any
- * difference (an engine that ignores a field, a daemon default that overrides
- * it) is returned so the cell is refused before it starts.
+ * Compares what the engine says it applied with what was asked for. Any difference
+ * (an engine that ignores a field, a daemon default that overrides it) is returned so
+ * the container is refused before it starts.
  */
-export function policyMismatches(input: HardeningInput, got: ReadbackHostConfig): string[] {
-  const want = hardenedHostConfig(input);
-  const problems: string[] = [];
-  const check = (field: string, ok: boolean, expected: unknown) => {
-    if (!ok) problems.push(`${field}: expected ${JSON.stringify(expected)}, engine reports ${JSON.stringify(got[field] ?? null)}`);
-  };
-  check('NetworkMode', got.NetworkMode === want.NetworkMode, want.NetworkMode);
-  check('CapDrop', (got.CapDrop ?? []).some((c) => c.toUpperCase() === 'ALL'), ['ALL']);
-  check('CapAdd', (got.CapAdd ?? []).length === 0, []);
-  check('Privileged', got.Privileged === false, false);
-  check(
-    'SecurityOpt',
-    (got.SecurityOpt ?? []).some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true'),
-    ['no-new-privileges'],
-  );
-  check('ReadonlyRootfs', got.ReadonlyRootfs === input.policy.readOnlyRootfs, input.policy.readOnlyRootfs);
-  check('Memory', got.Memory === want.Memory, want.Memory);
-  check('PidsLimit', got.PidsLimit === want.PidsLimit, want.PidsLimit);
-  check('NanoCpus', got.NanoCpus === want.NanoCpus, want.NanoCpus);
-  const tmpfs = Object.keys(got.Tmpfs ?? {}).sort();
-  check('Tmpfs', JSON.stringify(tmpfs) === JSON.stringify([...input.policy.tmpfs].sort()), input.policy.tmpfs);
-  check('Binds', JSON.stringify(got.Binds ?? []) === JSON.stringify(want.Binds), want.Binds);
-  if (input.runtime) check('Runtime', got.Runtime === input.runtime, input.runtime);
-  return problems;
+export function policyMismatches(input: HardeningInput, hostConfig: ReadbackHostConfig, user: string): string[] {
+  return hardeningMismatches(hardeningRequest(input), { hostConfig, user }).map((m) => m.message);
 }

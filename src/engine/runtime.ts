@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import type { Isolation } from '../spec/types.js';
@@ -29,6 +28,7 @@ export async function runtimeFor(docker: Docker, isolation: Isolation): Promise<
   }
   const path = runsc.path ?? 'runsc';
   // The version comes from the binary the engine runs; an engine on another host may not expose it.
+  const { execa } = await import('execa');
   const version = await execa(path, ['--version'], { reject: false, timeout: 5_000 }).then((r) => (r.exitCode === 0 ? r.stdout.split('\n')[0]!.trim() : null));
   return { name: 'runsc', path, version };
 }

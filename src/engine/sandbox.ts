@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import type { Policy } from '../spec/schema.js';
 import { isNotFound } from './client.js';
-import { HELPER_MOUNT, hardenedHostConfig, policyMismatches, type ReadbackHostConfig } from './hardening.js';
+import { HELPER_MOUNT, hardenedCreate, policyMismatches, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { DEFAULT_HOSTNAME, envList, variationEnv, type Variation } from './variation.js';
 
@@ -55,6 +55,8 @@ export class Sandbox {
     private readonly docker: Docker,
     private readonly container: Docker.Container,
     readonly hostConfig: ReadbackHostConfig,
+    /** the user the engine reports the cell runs as (Config.User) */
+    readonly user: string,
     readonly options: SandboxOptions,
   ) {}
 
@@ -64,20 +66,21 @@ export class Sandbox {
 
   /** Creates the container, reads its HostConfig back and refuses (removing it) when it differs from the policy. */
   static async create(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
+    const v = options.variation;
     const hardening = {
       policy: options.policy,
       helper: options.helper,
       ...(options.runtime ? { runtime: options.runtime } : {}),
       ...(options.network ? { network: options.network } : {}),
+      ...(v?.user ? { user: v.user } : {}),
     };
-    const v = options.variation;
-    const hostConfig = hardenedHostConfig(hardening);
+    const { HostConfig: hostConfig, User } = hardenedCreate(hardening);
     const workdir = options.workdir ?? v?.workdir;
     const container = await docker.createContainer({
       Image: options.image,
       Entrypoint: [HELPER_MOUNT],
       Cmd: ['sleep', String(Math.ceil(options.lifetimeMs / 1000))],
-      User: v?.user ?? options.policy.user,
+      User,
       Env: envList({ ...options.env, ...variationEnv(v) }, v),
       // A fixed hostname by default: the engine's default is the container id, which differs every run.
       Hostname: v?.hostname ?? DEFAULT_HOSTNAME,
@@ -91,9 +94,10 @@ export class Sandbox {
       Tty: false,
       HostConfig: { ...hostConfig, ...(v?.cpuset ? { CpusetCpus: v.cpuset } : {}) } as Docker.HostConfig,
     });
-    const readback = (await container.inspect()).HostConfig as unknown as ReadbackHostConfig;
-    const problems = policyMismatches(hardening, readback);
-    const sandbox = new Sandbox(docker, container, readback, options);
+    const info = await container.inspect();
+    const readback = info.HostConfig as unknown as ReadbackHostConfig;
+    const problems = policyMismatches(hardening, readback, info.Config.User);
+    const sandbox = new Sandbox(docker, container, readback, info.Config.User, options);
     if (problems.length > 0) {
       await sandbox.remove();
       throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for environment ${options.envName}:\n  ${problems.join('\n  ')}`, {

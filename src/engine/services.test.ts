@@ -62,13 +62,13 @@ describe('serviceMismatches', () => {
   const asApplied = () => ({ ...(serviceHostConfig(spec, network) as Record<string, unknown>) });
 
   it('accepts what was asked for', () => {
-    expect(serviceMismatches(spec, network, asApplied())).toEqual([]);
+    expect(serviceMismatches(spec, network, asApplied(), '999:999')).toEqual([]);
   });
 
   it('names every field the engine did not apply', () => {
     const got = { ...asApplied(), NetworkMode: 'bridge', CapAdd: ['NET_ADMIN'], Privileged: true, PortBindings: { '5432/tcp': [{ HostPort: '5432' }] }, Memory: 0 };
-    const problems = serviceMismatches(spec, network, got);
-    expect(problems.map((p) => p.split(':')[0])).toEqual(['NetworkMode', 'CapAdd', 'Privileged', 'Memory', 'PortBindings']);
+    const problems = serviceMismatches(spec, network, got, '0:0');
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['NetworkMode', 'CapAdd', 'Privileged', 'User', 'Memory', 'PortBindings']);
   });
 });
 

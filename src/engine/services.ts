@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { isNotFound } from './client.js';
-import { HELPER_MOUNT, type ReadbackHostConfig } from './hardening.js';
+import { HELPER_MOUNT, hardenedCreate, policyMismatches, type HardeningInput, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { LABEL_CELL, type CellNetwork } from './network.js';
 import { lastLogLines } from './wait/logs.js';
@@ -30,7 +30,8 @@ export interface ServiceSpec {
   /** replaces the image's CMD (its ENTRYPOINT stays) */
   run?: string[];
   env: Record<string, string>;
-  user?: string;
+  /** "uid[:gid]" the service runs as (its policy's user) */
+  user: string;
   readOnlyRootfs: boolean;
   tmpfs: string[];
   memoryBytes: number;
@@ -48,6 +49,8 @@ export interface RunningService {
   containerId: string;
   /** the HostConfig as the engine read it back */
   hostConfig: ReadbackHostConfig;
+  /** the user the engine reports it runs as (Config.User; "" is the image's default) */
+  user: string;
   /** the service's aliases on the cell network, as read back (its name, and the engine's short id) */
   networkAliases: string[];
   /** the networks it is attached to, as read back: only the cell's */
@@ -92,28 +95,16 @@ export function checkServiceSpecs(services: ServiceSpec[]): void {
   }
 }
 
-/** The HostConfig of a service: hardened like a cell's, but on the cell's internal network instead of none. */
+/** A service is hardened like a cell (the same rule table), but on the cell's internal network instead of none. */
+export function serviceHardening(spec: ServiceSpec, network: CellNetwork, helper?: string): HardeningInput {
+  return { policy: spec, network: network.name, ...(helper ? { helper } : {}) };
+}
+
+/** The HostConfig of a service: the hardened one, plus no restarts and bounded logs. */
 export function serviceHostConfig(spec: ServiceSpec, network: CellNetwork, helper?: string): Record<string, unknown> {
-  const tmpfs: Record<string, string> = {};
-  for (const path of spec.tmpfs) tmpfs[path] = `rw,noexec,nosuid,nodev,size=${spec.memoryBytes},mode=1777`;
   return {
-    NetworkMode: network.name,
-    CapDrop: ['ALL'],
-    CapAdd: [],
-    Privileged: false,
-    SecurityOpt: ['no-new-privileges'],
-    ReadonlyRootfs: spec.readOnlyRootfs,
-    Tmpfs: tmpfs,
-    Memory: spec.memoryBytes,
-    MemorySwap: spec.memoryBytes,
-    PidsLimit: spec.pids,
-    NanoCpus: Math.round(spec.cpus * 1e9),
-    IpcMode: 'private',
-    Binds: helper ? [`${helper}:${HELPER_MOUNT}:ro`] : [],
-    PortBindings: {},
-    PublishAllPorts: false,
+    ...hardenedCreate(serviceHardening(spec, network, helper)).HostConfig,
     RestartPolicy: { Name: 'no' },
-    AutoRemove: false,
     // a chatty service must not fill the engine's disk
     LogConfig: { Type: 'json-file', Config: { 'max-size': '16m', 'max-file': '1' } },
   };
@@ -124,7 +115,7 @@ export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServices
   return {
     Image: spec.image,
     ...(spec.run ? { Cmd: spec.run } : {}),
-    ...(spec.user ? { User: spec.user } : {}),
+    User: spec.user,
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Hostname: spec.name,
     Labels: { ...runLabels(opts.runId, 'service'), [LABEL_CELL]: opts.cell, [LABEL_SERVICE]: spec.name },
@@ -142,27 +133,8 @@ export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServices
 }
 
 /** Differences between what a service asked for and what the engine applied; any one refuses the service. */
-export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: ReadbackHostConfig, helper?: string): string[] {
-  const want = serviceHostConfig(spec, network, helper);
-  const problems: string[] = [];
-  const check = (field: string, ok: boolean, expected: unknown) => {
-    if (!ok) problems.push(`${field}: expected ${JSON.stringify(expected)}, engine reports ${JSON.stringify(got[field] ?? null)}`);
-  };
-  check('NetworkMode', got.NetworkMode === network.name, network.name);
-  check('CapDrop', (got.CapDrop ?? []).some((c) => c.toUpperCase() === 'ALL'), ['ALL']);
-  check('CapAdd', (got.CapAdd ?? []).length === 0, []);
-  check('Privileged', got.Privileged === false, false);
-  check('SecurityOpt', (got.SecurityOpt ?? []).some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true'), ['no-new-privileges']);
-  check('ReadonlyRootfs', got.ReadonlyRootfs === spec.readOnlyRootfs, spec.readOnlyRootfs);
-  check('Memory', got.Memory === want.Memory, want.Memory);
-  check('PidsLimit', got.PidsLimit === want.PidsLimit, want.PidsLimit);
-  check('NanoCpus', got.NanoCpus === want.NanoCpus, want.NanoCpus);
-  const tmpfs = Object.keys(got.Tmpfs ?? {}).sort();
-  check('Tmpfs', JSON.stringify(tmpfs) === JSON.stringify([...spec.tmpfs].sort()), spec.tmpfs);
-  check('Binds', JSON.stringify(got.Binds ?? []) === JSON.stringify(want.Binds), want.Binds);
-  check('PortBindings', Object.keys((got.PortBindings as object | null) ?? {}).length === 0, {});
-  check('PublishAllPorts', !got.PublishAllPorts, false);
-  return problems;
+export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: ReadbackHostConfig, user: string, helper?: string): string[] {
+  return policyMismatches(serviceHardening(spec, network, helper), got, user);
 }
 
 type Endpoints = Docker.ContainerInspectInfo['NetworkSettings']['Networks'];
@@ -212,6 +184,7 @@ interface Started {
   spec: ServiceSpec;
   container: Docker.Container;
   hostConfig: ReadbackHostConfig;
+  user: string;
   strategy: WaitStrategy;
   startedAt: number;
 }
@@ -244,9 +217,9 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
       }
       const info = await container.inspect();
       const hostConfig = info.HostConfig as unknown as ReadbackHostConfig;
-      created.push({ spec, container, hostConfig, strategy: strategies[i]!, startedAt: 0 });
+      created.push({ spec, container, hostConfig, user: info.Config.User, strategy: strategies[i]!, startedAt: 0 });
       const problems = [
-        ...serviceMismatches(spec, network, hostConfig, helper),
+        ...serviceMismatches(spec, network, hostConfig, info.Config.User, helper),
         ...attachmentProblems(spec.name, network, info.NetworkSettings.Networks, false),
       ];
       if (problems.length > 0) {
@@ -279,6 +252,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
         name: s.spec.name,
         containerId: s.container.id,
         hostConfig: s.hostConfig,
+        user: s.user,
         networkAliases: (ep.Aliases as string[] | null) ?? [],
         networks: Object.keys(endpoints[i]!),
         endpoint: ep as unknown as Record<string, unknown>,

@@ -52,10 +52,17 @@ export {
   collectBlobRefs,
   lineDigest,
   parseTranscript,
-  TRANSCRIPT_PHASES,
   type TranscriptEvent,
   TranscriptEventSchema,
-  type TranscriptPhase,
   TranscriptWriter,
   verifyChain,
 } from './transcript.js';
+export {
+  EVENT_SCHEMAS,
+  type EventData,
+  eventsOf,
+  parseEvent,
+  TRANSCRIPT_PHASES,
+  type TranscriptPhase,
+  type TypedEvent,
+} from './transcript-events.js';

@@ -44,8 +44,8 @@ describe('sealBundle', () => {
       outputs: [{ name: 'dist/app', digest: out.digest }],
       facts: {
         spec: { name: 'demo', digest: sha256Digest('airlock.yaml') },
-        environments: [{ name: 'alpine', image: 'alpine-build', policy: { loosened: [] }, verdict: 'passed' }],
-        images: [{ name: 'alpine-build', imageId: 'sha256:abc', rootfsDigest: ROOTFS }],
+        environments: [{ name: 'alpine', image: 'alpine-build', variants: ['alpine-build@0'], policy: { loosened: [] }, verdict: 'passed' }],
+        images: [{ name: 'alpine-build@0', imageId: 'sha256:abc', rootfsDigest: ROOTFS }],
         builder: { id: 'https://airlock.dev/builders/local/v1', version: { airlock: '0.1.0' } },
       },
       startedOn: new Date(Date.UTC(2025, 0, 1)),
@@ -96,11 +96,15 @@ describe('sealBundle', () => {
       startedOn: '2025-01-01T00:00:00.000Z',
       finishedOn: '2025-01-01T00:01:00.000Z',
     });
-    expect(runDetails.byproducts[0]).toMatchObject({
-      name: 'environment/alpine',
-      digest: { sha256: ROOTFS.slice(7) },
-      annotations: { 'dev.airlock.verdict': 'passed' },
-    });
+    // the environment and the image it ran in are both tied to the rootfs digest
+    expect(runDetails.byproducts.slice(0, 2)).toMatchObject([
+      {
+        name: 'environment/alpine',
+        digest: { sha256: ROOTFS.slice(7) },
+        annotations: { 'dev.airlock.verdict': 'passed', 'dev.airlock.image': 'alpine-build', 'dev.airlock.images': [{ variant: 'alpine-build@0', rootfsDigest: ROOTFS }] },
+      },
+      { name: 'image/alpine-build@0', digest: { sha256: ROOTFS.slice(7) }, annotations: { 'dev.airlock.imageId': 'sha256:abc' } },
+    ]);
     expect(result.keyid).toBe(opts.key.keyid);
     expect(await readFile(join(bundleDir, 'summary.txt'), 'utf8')).toBe('run run-1: passed\n');
   });

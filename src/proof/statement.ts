@@ -115,8 +115,10 @@ export interface PolicyFacts {
 
 export interface EnvironmentFacts {
   name: string;
-  /** name of the image (in `images`) the environment ran in */
+  /** the spec's image the environment runs in */
   image: string;
+  /** the image variants (names in `images`) its cells ran in: one, or one per build-args matrix value */
+  variants: string[];
   /** the resolved policy the spec asked for (any JSON object); `loosened` lists what it relaxed */
   policy: PolicyFacts;
   verdict: Verdict;
@@ -146,18 +148,27 @@ export interface RunMetadata {
 
 export function buildPredicate(facts: PredicateFacts, run: RunMetadata): ProvenancePredicate {
   const images = new Map(facts.images.map((i) => [i.name, i]));
+  // an environment is identified by its image's rootfs; with several variants each is named in the annotations
   const environmentByproducts: ResourceDescriptor[] = facts.environments.map((env) => {
-    const image = images.get(env.image);
+    const ran = env.variants.flatMap((v) => images.get(v) ?? []);
+    const only = ran.length === 1 ? ran[0] : undefined;
     return {
       name: `environment/${env.name}`,
-      ...(image ? { digest: { sha256: digestHex(image.rootfsDigest) } } : { uri: `airlock:environment/${env.name}` }),
+      ...(only ? { digest: { sha256: digestHex(only.rootfsDigest) } } : { uri: `airlock:environment/${env.name}` }),
       annotations: {
         ...env.annotations,
         [`${ANNOTATION_PREFIX}verdict`]: env.verdict,
         [`${ANNOTATION_PREFIX}image`]: env.image,
+        [`${ANNOTATION_PREFIX}images`]: ran.map((i) => ({ variant: i.name, rootfsDigest: i.rootfsDigest })),
       },
     };
   });
+  // every image the run built or reused, by its normalized rootfs digest (the engine's id is local)
+  const imageByproducts: ResourceDescriptor[] = facts.images.map((i) => ({
+    name: `image/${i.name}`,
+    digest: { sha256: digestHex(i.rootfsDigest) },
+    annotations: { [`${ANNOTATION_PREFIX}imageId`]: i.imageId },
+  }));
   return {
     buildDefinition: {
       buildType: BUILD_TYPE,
@@ -176,7 +187,7 @@ export function buildPredicate(facts: PredicateFacts, run: RunMetadata): Provena
         startedOn: iso(run.startedOn),
         finishedOn: iso(run.finishedOn),
       },
-      byproducts: [...environmentByproducts, ...(facts.byproducts ?? [])],
+      byproducts: [...environmentByproducts, ...imageByproducts, ...(facts.byproducts ?? [])],
     },
   };
 }

@@ -5,6 +5,7 @@ import { AirlockError } from '../errors.js';
 import { type Digest, isDigest, sha256Digest } from '../util/digest.js';
 import { canonicalJson } from './canonical-json.js';
 import { DigestSchema } from './digest-schema.js';
+import type { EventInput, TranscriptPhase, TypedEvent } from './transcript-events.js';
 
 /**
  * The transcript: JSON Lines, one event per line, each line the RFC 8785 form of
@@ -13,29 +14,10 @@ import { DigestSchema } from './digest-schema.js';
  * line (the head) fixes every event before it.
  */
 
-/** Phases the orchestrator writes (docs/formats.md says what each carries). Readers accept any non-empty phase. */
-export const TRANSCRIPT_PHASES = [
-  'environment',
-  'fetch',
-  'inputs',
-  'build',
-  'image',
-  'cell',
-  'network',
-  'service',
-  'container',
-  'vm',
-  'step',
-  'output',
-  'teardown',
-  'run',
-  'repro',
-] as const;
-export type TranscriptPhase = (typeof TRANSCRIPT_PHASES)[number];
-
 export const TranscriptEventSchema = z.strictObject({
   seq: z.int().nonnegative(),
   time: z.iso.datetime(),
+  // any name here; the phase vocabulary is checked by parseEvent (transcript-events.ts)
   phase: z.string().min(1),
   data: z.record(z.string(), z.unknown()),
   prev: DigestSchema.nullable(),
@@ -86,10 +68,12 @@ export class TranscriptWriter {
     return this.#seq;
   }
 
-  append(phase: TranscriptPhase, data: object): TranscriptEvent {
+  /** Writes one event; its data is typed by its phase (transcript-events.ts), so a writer cannot drift from the readers. */
+  append<P extends TranscriptPhase>(phase: P, data: EventInput<P>): TypedEvent<P> {
     if (this.#fd === null) throw new AirlockError('INTERNAL', `transcript ${this.path} is closed`);
-    if (data === null || Array.isArray(data)) throw new AirlockError('INTERNAL', 'transcript event data must be an object');
-    const event: TranscriptEvent = {
+    // the type says so, but a cast elsewhere must not write a line readers cannot parse
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new AirlockError('INTERNAL', 'transcript event data must be an object');
+    const event = {
       seq: this.#seq,
       time: this.#now().toISOString(),
       phase,
@@ -108,7 +92,7 @@ export class TranscriptWriter {
     }
     this.#head = lineDigest(line);
     this.#seq += 1;
-    return event;
+    return event as unknown as TypedEvent<P>;
   }
 
   /** fsync and close; safe to call twice. */

@@ -7,6 +7,7 @@ import { publicKeyFromPem, publicKeyToPem, type PublicKey, type SigningKey } fro
 import { INPUTS_LOCK_FILE, writeInputsLock, type InputsLock } from '../fetch/index.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { parseTranscript } from '../proof/transcript.js';
+import { eventsOf } from '../proof/transcript-events.js';
 import {
   casReader,
   compareRuns,
@@ -22,7 +23,7 @@ import {
 import type { Reporter } from '../run/reporter.js';
 import { runSpec, type RunResult } from '../run/run.js';
 import { openWorkspace, type Workspace } from '../run/workspace.js';
-import { digestHex, type Digest } from '../util/digest.js';
+import { digestHex } from '../util/digest.js';
 import { verifyBundle } from '../verify/index.js';
 import { checkBases, type BaseCheck } from './bases.js';
 import { openVerifiedBundle, recordedInputs, type OpenedBundle, type RecordedInputs } from './bundle.js';
@@ -207,8 +208,7 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
  * finds them all offline.
  */
 async function seedInputs(original: OpenedBundle, ws: Workspace): Promise<void> {
-  const event = original.events.find((e) => e.phase === 'fetch');
-  const fetched = (event?.data.inputs ?? []) as { name: string; url: string; digest: Digest; size: number }[];
+  const fetched = eventsOf(original.events, 'fetch').flatMap((e) => e.data.inputs);
   if (fetched.length === 0) return;
   const lock: InputsLock = { lockVersion: 1, inputs: {} };
   for (const f of fetched) {

@@ -14,6 +14,7 @@ import { DEFAULT_HOSTNAME, type Variation } from '../engine/variation.js';
 import { AirlockError } from '../errors.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { parseTranscript, type TranscriptEvent } from '../proof/transcript.js';
+import { parseEvent } from '../proof/transcript-events.js';
 import type { Cas } from '../store/cas.js';
 import { digestHex, type Digest } from '../util/digest.js';
 import { diffoscopeReport } from './diffoscope.js';
@@ -110,31 +111,25 @@ export function runRecordFromEvents(runId: string, events: readonly TranscriptEv
   const cells = new Map<string, CellRecord>();
   const users: Record<string, string> = {};
   let variation: Variation | undefined;
-  for (const e of events) {
-    const d = e.data as Record<string, unknown>;
-    if (e.phase === 'environment' && isObject(d.variation)) variation = d.variation as Variation;
-    if (e.phase === 'image' && typeof d.variant === 'string') {
-      images.push({
-        key: d.variant,
-        name: String(d.image),
-        imageId: String(d.imageId),
-        rootfsDigest: d.rootfsDigest as Digest,
-        ...(isBlobRef(d.listing) ? { listing: d.listing } : {}),
-      });
+  for (const e of events.map(parseEvent)) {
+    if (e.phase === 'environment' && e.data.variation) variation = e.data.variation;
+    if (e.phase === 'image') {
+      const d = e.data;
+      images.push({ key: d.variant, name: d.image, imageId: d.imageId, rootfsDigest: d.rootfsDigest, listing: d.listing });
     }
-    if (e.phase === 'container' && typeof d.env === 'string' && typeof d.user === 'string') {
-      users[d.env] = isObject(d.variation) && typeof d.variation.user === 'string' ? d.variation.user : d.user;
-    }
-    if (e.phase === 'cell' && typeof d.cell === 'string') {
-      if (d.state === 'started') cells.set(d.cell, { id: d.cell, env: String(d.env), status: 'started', steps: [], outputs: [] });
-      if (d.state === 'finished') {
-        const cell = cells.get(d.cell) ?? { id: d.cell, env: d.cell, status: 'started', steps: [], outputs: [] };
-        cell.status = String(d.status);
-        if (isObject(d.error) && typeof d.error.message === 'string') cell.error = `[${String(d.error.code)}] ${d.error.message}`;
-        if (Array.isArray(d.steps)) cell.steps = (d.steps as Record<string, unknown>[]).map(stepRecord);
-        if (Array.isArray(d.outputs)) cell.outputs = d.outputs as CellRecord['outputs'];
-        cells.set(d.cell, cell);
+    if (e.phase === 'container') users[e.data.env] = e.data.variation?.user ?? e.data.user;
+    if (e.phase === 'cell') {
+      const d = e.data;
+      if (d.state === 'started') {
+        cells.set(d.cell, { id: d.cell, env: d.env, status: 'started', steps: [], outputs: [] });
+        continue;
       }
+      const cell = cells.get(d.cell) ?? { id: d.cell, env: d.cell, status: 'started', steps: [], outputs: [] };
+      cell.status = d.status;
+      if (d.status === 'error') cell.error = `[${d.error.code}] ${d.error.message}`;
+      if ('steps' in d) cell.steps = d.steps.map((s) => ({ name: s.name, verdict: s.verdict, exitCode: s.exitCode, ...(s.stdout ? { stdout: s.stdout } : {}), ...(s.stderr ? { stderr: s.stderr } : {}) }));
+      if ('outputs' in d) cell.outputs = d.outputs;
+      cells.set(d.cell, cell);
     }
   }
   const first = events[0]?.time;
@@ -173,16 +168,6 @@ export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
     user: user.split(':')[0] ?? '',
     locale: v?.locale ?? '',
     tz: ianaZone(v?.tz),
-  };
-}
-
-function stepRecord(s: Record<string, unknown>): StepRecord {
-  return {
-    name: String(s.name),
-    verdict: String(s.verdict),
-    exitCode: typeof s.exitCode === 'number' ? s.exitCode : null,
-    ...(isBlobRef(s.stdout) ? { stdout: s.stdout } : {}),
-    ...(isBlobRef(s.stderr) ? { stderr: s.stderr } : {}),
   };
 }
 
@@ -617,12 +602,4 @@ function indent(text: string): string[] {
 
 function octal(mode: number): string {
   return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function isBlobRef(v: unknown): v is BlobRef {
-  return isObject(v) && typeof v.digest === 'string' && v.digest.startsWith('sha256:') && typeof v.size === 'number';
 }

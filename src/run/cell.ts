@@ -8,7 +8,6 @@ import type { PlannedCell } from '../plan/plan.js';
 import type { EnvironmentSpec } from '../spec/types.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import type { Builder, BuiltImage } from './builds.js';
-import { runVmEnvironment } from './vm-environment.js';
 import { runEnvironment, subjectName, type EnvironmentContext, type OutputFile, type ResolvedService, type StepOutcome } from './environment.js';
 
 export type CellStatus = 'passed' | 'failed' | 'cached' | 'skipped' | 'error';
@@ -146,7 +145,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
     const env: EnvironmentSpec = cell.spec;
     const cellImage = { name: image.name, imageId: image.imageId };
-    const outcome = env.isolation === 'vm' ? await runVmEnvironment(ctx, cell.id, env, cellImage) : await runEnvironment(ctx, cell.id, env, cellImage, services);
+    const outcome = env.isolation === 'vm' ? await (await import('./vm-environment.js')).runVmEnvironment(ctx, cell.id, env, cellImage) : await runEnvironment(ctx, cell.id, env, cellImage, services);
     const durationMs = Math.round(performance.now() - started);
     const status: CellStatus = outcome.verdict;
     const cachedSteps = outcome.steps.map((s) => ({

@@ -122,8 +122,8 @@ export async function runEnvironment(
         signal: ctx.signal,
         helper: ctx.helper,
       });
-      for (const svc of running) {
-        transcript.append('service', { cell, ...svc });
+      for (const [i, svc] of running.entries()) {
+        transcript.append('service', { cell, policy: services[i]!.policy, ...svc });
         ctx.reporter.event({ type: 'service-ready', cell, service: svc.name, afterMs: svc.healthyAfterMs, strategy: svc.strategy });
       }
     }
@@ -158,8 +158,8 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
       containerId: sandbox.id,
       image: image.name,
       imageId: image.imageId,
-      user: spec.policy.user,
-      isolation: spec.isolation,
+      user: sandbox.user,
+      isolation: spec.isolation === 'gvisor' ? 'gvisor' : 'container',
       runtime: ctx.runtime ?? { name: 'runc' },
       policy: spec.policy,
       ...(ctx.variation ? { variation: ctx.variation } : {}),

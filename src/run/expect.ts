@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { createTwoFilesPatch } from 'diff';
 import type { Expect, OutputMatch } from '../spec/types.js';
 import { sha256Digest } from '../util/digest.js';
 
@@ -21,7 +20,9 @@ export interface ExpectationFailure {
 export const MATCH_LIMIT_BYTES = 16 * 1024 * 1024;
 const DIFF_LIMIT_LINES = 80;
 
-function boundedDiff(name: string, expected: string, actual: string): string {
+/** `diff` is loaded on a mismatch only: a passing run never pays for it. */
+async function boundedDiff(name: string, expected: string, actual: string): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
   const patch = createTwoFilesPatch(`expected/${name}`, `actual/${name}`, expected, actual, '', '', { context: 3 });
   const lines = patch.split('\n');
   return lines.length > DIFF_LIMIT_LINES ? [...lines.slice(0, DIFF_LIMIT_LINES), `… ${lines.length - DIFF_LIMIT_LINES} more diff lines`].join('\n') : patch;
@@ -34,12 +35,12 @@ async function checkStream(what: 'stdout' | 'stderr', match: OutputMatch, got: S
     return {
       what,
       message: `${what} differs from golden file ${match.file}`,
-      ...(got.text !== undefined ? { diff: boundedDiff(what, expected.toString('utf8'), got.text) } : {}),
+      ...(got.text !== undefined ? { diff: await boundedDiff(what, expected.toString('utf8'), got.text) } : {}),
     };
   }
   if (got.text === undefined) return { what, message: `${what} is ${got.size} bytes, too large to match (limit ${MATCH_LIMIT_BYTES})` };
   if ('equals' in match) {
-    return got.text === match.equals ? undefined : { what, message: `${what} does not equal the expected text`, diff: boundedDiff(what, match.equals, got.text) };
+    return got.text === match.equals ? undefined : { what, message: `${what} does not equal the expected text`, diff: await boundedDiff(what, match.equals, got.text) };
   }
   if ('contains' in match) {
     return got.text.includes(match.contains) ? undefined : { what, message: `${what} does not contain ${JSON.stringify(match.contains)}` };

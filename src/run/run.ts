@@ -12,7 +12,8 @@ import { baseSbom } from '../base/sbom.js';
 import { canonicalBytes } from '../proof/canonical-json.js';
 import type { ActionCache } from '../cache/action-cache.js';
 import { LedgerActionCache } from '../cache/ledger-cache.js';
-import { displayUrl, fetchInputs, INPUTS_LOCK_FILE, readInputsLock } from '../fetch/index.js';
+import { INPUTS_LOCK_FILE, readInputsLock } from '../fetch/lock.js';
+import { displayUrl } from '../fetch/url.js';
 import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
 import { removeRunResources } from '../engine/cleanup.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
@@ -316,6 +317,8 @@ async function fetchPhase(opts: RunOptions, state: RunState): Promise<{ path: st
   const declared = opts.loaded.spec.inputs;
   if (declared.length === 0) return [];
   const { cas, locksDir } = opts.workspace;
+  // undici loads only for a spec with inputs: the common run never pays for it
+  const { fetchInputs } = await import('../fetch/fetch.js');
   const fetched = await fetchInputs(declared, {
     cas,
     lock: await readInputsLock(join(locksDir, INPUTS_LOCK_FILE)),
@@ -383,7 +386,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     });
   }
   const lockFiles = new LockFiles();
-  const bases: { ref: string; imageId: string; rootfsDigest: string | null; sbom?: { digest: Digest; size: number } }[] = [];
+  const bases: { ref: string; imageId: string; rootfsDigest: Digest | null; sbom?: { digest: Digest; size: number } }[] = [];
   for (const ref of refs) {
     let inspected;
     try {
@@ -396,7 +399,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
         { details: { ref } },
       );
     }
-    const rootfsDigest = inspected.Config?.Labels?.[LABEL_ROOTFS] ?? null;
+    const rootfsDigest = (inspected.Config?.Labels?.[LABEL_ROOTFS] ?? null) as Digest | null;
     // A base made from a lock carries its SBOM (derived from the lock) as a signed subject.
     const recipe = findBase(used, ref);
     let sbom: { digest: Digest; size: number } | undefined;
@@ -407,7 +410,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
       state.sboms.push({ name: sbomName(recipe.ref), digest: blob.digest });
     }
     bases.push({ ref, imageId: inspected.Id, rootfsDigest, ...(sbom ? { sbom } : {}) });
-    state.deps.push(rootfsDigest ? descriptor(`base:${ref}`, rootfsDigest as Digest) : { name: `base:${ref}`, uri: `docker-image-id:${inspected.Id}` });
+    state.deps.push(rootfsDigest ? descriptor(`base:${ref}`, rootfsDigest) : { name: `base:${ref}`, uri: `docker-image-id:${inspected.Id}` });
   }
 
   // Golden files decide verdicts: they are inputs, kept so a replay elsewhere can judge the same way.
@@ -487,6 +490,7 @@ async function seal(
       environments: envs.map((e) => ({
         name: e,
         image: loaded.spec.environments[e]!.image,
+        variants: [...new Set(cellsOf(e).flatMap((c) => (c.image ? [c.image.key] : [])))],
         policy: loaded.spec.environments[e]!.policy,
         verdict: envVerdict(e),
         annotations: {

@@ -6,7 +6,7 @@ import { type EnvelopeFile, parseEnvelope, readBundleFiles } from './files.js';
 import { checkPolicy } from './policy.js';
 import { checkSignature } from './signature.js';
 import { checkStatement } from './statement.js';
-import { checkManifest, checkSubject, checkTranscriptChain } from './transcript.js';
+import { checkManifest, checkSubject, checkTranscriptChain, checkTranscriptEvents } from './transcript.js';
 import { type Check, Verifier } from './verifier.js';
 
 export type { Check } from './verifier.js';
@@ -61,11 +61,13 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifyReport
   const manifest = await v.check('manifest', () =>
     checkManifest(files.manifest, statement, { digest: transcriptDigest, chain }),
   );
+  // every event holds what its phase says it holds
+  const events = await v.check('transcript-events', () => checkTranscriptEvents(chain));
   // 5. the bytes themselves
   const roots = await blobRoots(bundleDir, options.blobDirs.map((d) => resolve(d)));
   const blobs = await v.check('blobs', () => checkBlobs(manifest, roots));
   // 6. the cells ran hardened, as the engine reported
-  await v.check('policy', () => checkPolicy(chain.events, statement));
+  await v.check('policy', () => checkPolicy(events, statement));
 
   return {
     ok: true,

@@ -189,7 +189,7 @@ const CASES: Case[] = [
   {
     name: 'transcript: last event edited',
     code: 'SUBJECT_MISMATCH',
-    tamper: async (f) => writeFile(file(f, TRANSCRIPT), (await readFile(file(f, TRANSCRIPT), 'utf8')).replace('"removed":["c0ffee"]', '"removed":["c0ffef"]')),
+    tamper: async (f) => writeFile(file(f, TRANSCRIPT), (await readFile(file(f, TRANSCRIPT), 'utf8')).replace('"durationMs":1000', '"durationMs":1001')),
   },
   { name: 'statement re-signed with another transcript digest', code: 'SUBJECT_MISMATCH', tamper: (f) => resign(f, (s) => setSubject(s, TRANSCRIPT, sha256Digest('other'))) },
 

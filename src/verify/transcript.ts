@@ -1,6 +1,7 @@
 import { BUNDLE_FILES, type Manifest, ManifestSchema } from '../proof/manifest.js';
 import type { Statement } from '../proof/statement.js';
 import { type ChainResult, collectBlobRefs, verifyChain } from '../proof/transcript.js';
+import { parseEvent, type TypedEvent } from '../proof/transcript-events.js';
 import { type Digest, digestsEqual, sha256Digest } from '../util/digest.js';
 import { verifyError } from './fail.js';
 
@@ -20,6 +21,11 @@ export function checkTranscriptChain(bytes: Buffer): VerifiedChain {
   const chain = verifyChain(text);
   if (chain.head === null) throw verifyError('TRANSCRIPT_MALFORMED', `${TRANSCRIPT} is empty`, 'transcript', TRANSCRIPT);
   return { ...chain, head: chain.head };
+}
+
+/** Every event's data matches its phase's schema (TRANSCRIPT_EVENT_INVALID names the first that does not). */
+export function checkTranscriptEvents(chain: VerifiedChain): TypedEvent[] {
+  return chain.events.map(parseEvent);
 }
 
 /** The file's sha256 is the one the signed statement gives for the subject of the same name. */

@@ -20,7 +20,7 @@ describe('verifyBundle', () => {
       runId: 'run-7',
       keyid: f.key.keyid,
       subjects: 3,
-      blobs: 3,
+      blobs: 4,
       checks: [
         'files',
         'envelope',
@@ -30,6 +30,7 @@ describe('verifyBundle', () => {
         'transcript-subject',
         'manifest-subject',
         'manifest',
+        'transcript-events',
         'blobs',
         'policy',
       ].map((name) => ({ name, ok: true })),
@@ -162,7 +163,7 @@ describe('verifyBundle', () => {
       const f = await makeBundle();
       const path = file(f, 'transcript.jsonl');
       const text = await readFile(path, 'utf8');
-      await writeFile(path, text.replace('"removed":["c0ffee"]', '"removed":["c0ffef"]'));
+      await writeFile(path, text.replace('"durationMs":1000', '"durationMs":1001'));
       await rejectsWith(f, 'SUBJECT_MISMATCH', { what: 'transcript.jsonl' });
     });
   });

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyChange } from '../../cache/explain.js';
 import { AirlockError } from '../../errors.js';
 import { parseCellSelector } from '../../plan/matrix.js';
-import { parseTranscript, type TranscriptEvent } from '../../proof/transcript.js';
+import { parseTranscript } from '../../proof/transcript.js';
+import { eventsOf } from '../../proof/transcript-events.js';
 import { openWorkspace } from '../../run/workspace.js';
 import type { Body } from '../command.js';
 
@@ -14,9 +14,8 @@ const REASONS: Record<string, string> = {
   'blobs-missing': "the cached result's logs or outputs are no longer in the store",
 };
 
-/** Whether a cell event is about the cell the user named: its id, or a selector matching its matrix values. */
-function matches(event: TranscriptEvent, query: string, started: Map<string, Record<string, unknown> | null>): boolean {
-  const id = String(event.data.cell);
+/** Whether a cell is the one the user named: its id, or a selector matching its matrix values. */
+function matches(id: string, query: string, started: Map<string, Record<string, unknown> | null>): boolean {
   if (id === query) return true;
   if (!query.includes('=')) return false;
   const values = started.get(id);
@@ -33,19 +32,19 @@ export const explain: Body<Record<never, never>> = async (ctx) => {
       if (!run.bundleDir) continue;
       const text = await readFile(join(run.bundleDir, 'transcript.jsonl'), 'utf8').catch(() => undefined);
       if (text === undefined) continue;
-      const events = parseTranscript(text).filter((e) => e.phase === 'cell');
-      const started = new Map(events.filter((e) => e.data.state === 'started').map((e) => [String(e.data.cell), (e.data.matrix ?? null) as Record<string, unknown> | null]));
-      const found = events.find((e) => e.data.state === 'finished' && matches(e, query, started));
-      if (!found) continue;
-      const d = found.data as { cell: string; status: string; missReason?: string; keyChanges?: KeyChange[]; cachedFrom?: { runId: string }; key?: string };
-      const base = { cell: d.cell, runId: run.id, status: d.status, key: d.key ?? null };
+      const events = eventsOf(parseTranscript(text), 'cell').map((e) => e.data);
+      const started = new Map(events.flatMap((d) => (d.state === 'started' ? [[d.cell, d.matrix] as const] : [])));
+      const d = events.find((e) => e.state === 'finished' && matches(e.cell, query, started));
+      if (!d || d.state !== 'finished') continue;
+      const base = { cell: d.cell, runId: run.id, status: d.status, key: 'key' in d ? d.key : null };
       if (d.status === 'cached') {
-        ctx.result({ ...base, cached: true, cachedFrom: d.cachedFrom }, [`${d.cell} in run ${run.id}: served from the cache (signed record in run ${d.cachedFrom?.runId})`]);
+        ctx.result({ ...base, cached: true, cachedFrom: d.cachedFrom }, [`${d.cell} in run ${run.id}: served from the cache (signed record in run ${d.cachedFrom.runId})`]);
         return 0;
       }
-      const changes = d.keyChanges ?? [];
-      const why = d.missReason ? REASONS[d.missReason] ?? d.missReason : `it ended ${d.status} before its key was known`;
-      ctx.result({ ...base, cached: false, missReason: d.missReason ?? null, changes }, [
+      const changes = d.status === 'passed' || d.status === 'failed' ? d.keyChanges : [];
+      const missReason = d.status === 'passed' || d.status === 'failed' ? d.missReason : null;
+      const why = missReason ? REASONS[missReason] ?? missReason : `it ended ${d.status} before its key was known`;
+      ctx.result({ ...base, cached: false, missReason, changes }, [
         `${d.cell} in run ${run.id}: ran (${d.status}) because ${why}`,
         ...changes.map((c) => `  ${c.detail ?? `${c.path}: ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`}`),
       ]);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { locksJsonSchemaText } from '../../base/lock-schema.js';
 import { bundleJsonSchemaText } from '../../proof/manifest.js';
+import { transcriptJsonSchemaText } from '../../proof/transcript-events.js';
 import { specJsonSchemaText } from '../../spec/json-schema.js';
 import type { Body } from '../command.js';
 import { outputJsonSchemaText } from '../output-schema.js';
@@ -15,6 +16,7 @@ export const schema: Body<typeof SCHEMA_OPTIONS> = async (ctx) => {
     bundle: [join(dir, 'bundle.schema.json'), bundleJsonSchemaText()],
     output: [join(dir, 'cli-output.schema.json'), outputJsonSchemaText()],
     locks: [join(dir, 'locks.schema.json'), locksJsonSchemaText()],
+    transcript: [join(dir, 'transcript.schema.json'), transcriptJsonSchemaText()],
   } as const;
   const which = ctx.positionals[0];
   if (ctx.positionals.length > 1 || (which !== undefined && !(which in files))) throw new AirlockError('USAGE', `airlock schema takes one of ${Object.keys(files).join(', ')}`);

@@ -13,29 +13,20 @@ import { generateSigningKey, type SigningKey } from '../../proof/keys.js';
 import type { ManifestBlob } from '../../proof/manifest.js';
 import { sealBundle } from '../../proof/seal.js';
 import { PAYLOAD_TYPE } from '../../proof/statement.js';
+import type { EventInput } from '../../proof/transcript-events.js';
 import { TranscriptWriter } from '../../proof/transcript.js';
 import { type Digest, digestHex, sha256Digest } from '../../util/digest.js';
 import { blobPath, verifyBundle } from '../index.js';
+import { cellPassed, cellStarted, containerData, environmentData, HARDENED } from './events.js';
 
-/** The HostConfig a hardened cell reads back from Docker (only the fields policy speaks about, and a few more). */
-export const HARDENED = {
-  NetworkMode: 'none',
-  CapDrop: ['ALL'],
-  CapAdd: null,
-  Privileged: false,
-  SecurityOpt: ['no-new-privileges'],
-  ReadonlyRootfs: true,
-  Memory: 268435456,
-  PidsLimit: 256,
-  NanoCpus: 1_000_000_000,
-};
+export { HARDENED } from './events.js';
 
 export interface Fixture {
   root: string;
   cas: string;
   bundleDir: string;
   key: SigningKey;
-  blobs: Record<'context' | 'stdout' | 'output', ManifestBlob>;
+  blobs: Record<'context' | 'stdout' | 'output' | 'helper', ManifestBlob>;
   verify: (trusted?: SigningKey[]) => ReturnType<typeof verifyBundle>;
 }
 
@@ -73,6 +64,7 @@ export async function makeBundle(o: FixtureOptions = {}): Promise<Fixture> {
     context: await put('context', 'build context', 'FROM scratch\n'),
     stdout: await put('stdout', 'linux/test', 'ok 1 - works\n'),
     output: await put('output', 'dist/app', '\x7fELF pretend binary'),
+    helper: await put('helper', 'busybox', 'busybox'),
   };
   const ref = (b: ManifestBlob) => ({ digest: b.digest, size: b.size });
   const loosened = o.loosened ?? [];
@@ -80,21 +72,32 @@ export async function makeBundle(o: FixtureOptions = {}): Promise<Fixture> {
 
   let t = Date.UTC(2025, 5, 1);
   const w = TranscriptWriter.open(join(bundleDir, 'transcript.jsonl'), { now: () => new Date((t += 1000)) });
-  w.append('run', { runId: 'run-7', spec: 'demo' });
-  w.append('inputs', { context: ref(blobs.context) });
-  w.append('image', { name: 'linux', imageId: 'sha256:1234', rootfsDigest: rootfs });
-  w.append('environment', { env: 'linux', image: 'linux' });
-  if (o.containers !== false) {
-    w.append('container', {
-      env: 'linux',
-      containerId: 'c0ffee',
-      hostConfig: o.hostConfig ?? HARDENED,
-      policy: { loosened, readOnlyRootfs: !loosened.includes('readOnlyRootfs') },
-    });
-  }
-  w.append('step', { env: 'linux', argv: ['make', 'test'], exitCode: 0, stdout: ref(blobs.stdout) });
-  w.append('output', { env: 'linux', name: 'dist/app', blob: ref(blobs.output) });
-  w.append('teardown', { removed: ['c0ffee'] });
+  const policy = { loosened, readOnlyRootfs: !loosened.includes('readOnlyRootfs') };
+  w.append('environment', environmentData(ref(blobs.helper)));
+  w.append('inputs', { spec: { ...ref(blobs.context), path: 'airlock.yaml' }, dockerfiles: [], contexts: [{ ...ref(blobs.context), dir: '.', entries: 1 }], goldens: [], bases: [], locks: [] });
+  w.append('image', { image: 'linux', variant: 'linux@0', imageId: 'sha256:1234', rootfsDigest: rootfs, listing: ref(blobs.context) });
+  w.append('cell', cellStarted('linux', 'linux') as EventInput<'cell'>);
+  if (o.containers !== false) w.append('container', containerData({ hostConfig: o.hostConfig ?? HARDENED, policy }) as EventInput<'container'>);
+  w.append('step', {
+    env: 'linux',
+    index: 0,
+    name: 'test',
+    argv: ['make', 'test'],
+    stepEnv: {},
+    timeoutMs: 60_000,
+    exitCode: 0,
+    timedOut: false,
+    durationMs: 12,
+    stdout: ref(blobs.stdout),
+    stderr: ref(blobs.stdout),
+    expect: { exit: 0 },
+    verdict: 'pass',
+    failures: [],
+  });
+  w.append('output', { env: 'linux', path: 'dist', entries: [{ path: 'dist/app', type: 'file', mode: 0o755, size: blobs.output.size, digest: blobs.output.digest }] });
+  w.append('cell', cellPassed('linux') as EventInput<'cell'>);
+  w.append('teardown', { env: 'linux', containerId: 'c0ffee', removed: true });
+  w.append('run', { verdict: 'passed', exitCode: 0, durationMs: 1000, cells: [{ cell: 'linux', status: 'passed' }] });
   w.close();
 
   const key = generateSigningKey();
@@ -106,8 +109,8 @@ export async function makeBundle(o: FixtureOptions = {}): Promise<Fixture> {
     outputs: [{ name: 'dist/app', digest: blobs.output.digest }],
     facts: {
       spec: { name: 'demo', digest: sha256Digest('airlock.yaml') },
-      environments: [{ name: 'linux', image: 'linux', policy: { loosened: o.specLoosened ?? loosened }, verdict: 'passed' }],
-      images: [{ name: 'linux', imageId: 'sha256:1234', rootfsDigest: rootfs }],
+      environments: [{ name: 'linux', image: 'linux', variants: ['linux@0'], policy: { loosened: o.specLoosened ?? loosened }, verdict: 'passed' }],
+      images: [{ name: 'linux@0', imageId: 'sha256:1234', rootfsDigest: rootfs }],
       builder: { id: 'https://airlock.dev/builders/local/v1', version: { airlock: '0.1.0' } },
     },
     startedOn: '2025-06-01T00:00:00Z',
