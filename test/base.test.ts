@@ -32,6 +32,9 @@ async function workspaceWith(digests: string[]): Promise<string> {
   return root;
 }
 
+/** a machine that has only what the test gives it: no shared CAS to copy locked files from */
+const NO_SHARED_CAS = { AIRLOCK_SHARED_CAS: '' };
+
 describe('base images built only from their locks', () => {
   it('are present and match the lock, so setup is fast when nothing changed', async () => {
     const results = await ensureBases(docker, { cas: await repoCas(), recipes: builtinBases() });
@@ -84,7 +87,7 @@ describe('base images built only from their locks', () => {
     const kernel = JSON.parse(await readFile(join(REPO, 'locks', KERNEL_LOCK_FILE), 'utf8'));
     const debs = [...new Set([...Object.values(lock.bases).flatMap((b) => b.packages.map((p) => `sha256:${p.sha256}`)), `sha256:${kernel.kernel.package.sha256}`])];
     const root = await workspaceWith(debs);
-    const r = await execa('unshare', ['--net', '--', process.execPath, AIRLOCK, 'base', '--offline', '--force', '--json', '--root', root], { reject: false, cwd: root });
+    const r = await execa('unshare', ['--net', '--', process.execPath, AIRLOCK, 'base', '--offline', '--force', '--json', '--root', root], { reject: false, cwd: root, env: NO_SHARED_CAS });
     expect(r.stderr).not.toMatch(/Temporary failure resolving|Could not resolve/);
     expect(r.exitCode).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
@@ -97,17 +100,21 @@ describe('base images built only from their locks', () => {
   it('offline with the .debs missing: exit 3 naming the packages and both ways out', async () => {
     const root = await mkdtemp(join(tmpdir(), 'airlock-ws-'));
     await mkdir(join(root, 'artifacts'), { recursive: true });
-    const r = await execa(process.execPath, [AIRLOCK, 'base', '--offline', '--force', '--only', BUSYBOX_REF, '--root', root], { reject: false, cwd: root });
+    const r = await execa(process.execPath, [AIRLOCK, 'base', '--offline', '--force', '--only', BUSYBOX_REF, '--root', root], { reject: false, cwd: root, env: NO_SHARED_CAS });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/busybox-static .* \(amd64/);
     expect(r.stderr).toContain('airlock base update');
     expect(r.stderr).toContain('artifacts/blobs/sha256/');
+    // the same new workspace, offline, with airlock's own CAS to copy from (what `make setup` filled)
+    const shared = await execa(process.execPath, [AIRLOCK, 'base', '--offline', '--force', '--only', BUSYBOX_REF, '--json', '--root', root], { reject: false, cwd: root });
+    expect(shared.exitCode, shared.stderr).toBe(0);
+    expect(JSON.parse(shared.stdout.trim().split('\n').at(-1)!).bases[0]).toMatchObject({ outcome: 'built', fetched: { files: 0 } });
   });
 
   it('a second machine fed from the mirror (empty CAS) gets the same digest as the lock', async () => {
     const lock = await readBaseLock(join(REPO, 'locks', BASE_LOCK_FILE));
     const root = await workspaceWith([]);
-    const r = await execa(process.execPath, [AIRLOCK, 'base', '--force', '--only', BUSYBOX_REF, '--only', BOOKWORM, '--json', '--root', root], { reject: false, cwd: root });
+    const r = await execa(process.execPath, [AIRLOCK, 'base', '--force', '--only', BUSYBOX_REF, '--only', BOOKWORM, '--json', '--root', root], { reject: false, cwd: root, env: NO_SHARED_CAS });
     expect(r.exitCode, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(result.bases.map((b: { rootfsDigest: string }) => b.rootfsDigest)).toEqual([lock.bases[BUSYBOX_REF]!.rootfsDigest, lock.bases[BOOKWORM]!.rootfsDigest]);

@@ -5,6 +5,17 @@ import { BASE_LOCK_FILE } from './lock.js';
 
 /** airlock's own locks/: the built-in bases and the guest kernel are locked there. */
 export const AIRLOCK_LOCKS_DIR = fileURLToPath(new URL('../../locks/', import.meta.url));
+/**
+ * The CAS a workspace copies a missing locked file from (checked by its sha256) before it
+ * goes to the mirror, so a new workspace works offline too: AIRLOCK_SHARED_CAS, else
+ * airlock's own (its install's artifacts/, where `make setup` keeps the built-in bases'
+ * files and the kernel); AIRLOCK_SHARED_CAS= (empty) for none.
+ */
+export function sharedCasDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const set = env.AIRLOCK_SHARED_CAS;
+  if (set !== undefined) return set === '' ? [] : [set];
+  return [fileURLToPath(new URL('../../artifacts/', import.meta.url))];
+}
 
 /** 2023-06-10, bookworm's release: a fixed epoch so mmdebstrap's output is bit-reproducible. */
 const EPOCH = 1686355200;

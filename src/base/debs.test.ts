@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,21 @@ describe('ensureDebs', () => {
     expect(await ensureDebs(cas, [deb], { lockFile: 'lock' })).toEqual({ fetched: 1, bytes: GOOD.length });
     expect(await cas.readBytes(debDigest(deb))).toEqual(GOOD);
     expect(await ensureDebs(cas, [deb], { lockFile: 'lock', offline: true })).toEqual({ fetched: 0, bytes: 0 });
+  });
+
+  it('copies a file another CAS keeps, offline, and never a copy whose bytes are not the locked ones', async () => {
+    const keeper = await store();
+    const deb = locked('good.deb', GOOD);
+    await keeper.put(GOOD);
+    const cas = await store();
+    expect(await ensureDebs(cas, [deb], { lockFile: 'lock', offline: true, keepers: [keeper.root] })).toEqual({ fetched: 0, bytes: 0 });
+    expect(await cas.readBytes(debDigest(deb))).toEqual(GOOD);
+    // a keeper whose blob was swapped: not copied, and offline there is nowhere else to look
+    const other = locked('other.deb', Buffer.from('other'));
+    await writeFile(keeper.pathOf(debDigest(other)), EVIL);
+    const fresh = await store();
+    await expect(ensureDebs(fresh, [other], { lockFile: 'lock', offline: true, keepers: [keeper.root] })).rejects.toMatchObject({ code: 'BASE_LOCK_UNSATISFIED' });
+    expect(await blobs(fresh)).toEqual([]);
   });
 
   it('refuses a file whose hash is not the locked one and stores nothing', async () => {

@@ -1,9 +1,10 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { FetchProgress } from '../fetch/types.js';
-import type { Cas } from '../store/cas.js';
+import { Cas } from '../store/cas.js';
 import type { Digest } from '../util/digest.js';
+import { sharedCasDirs } from './catalog.js';
 import type { LockedDeb } from './lock.js';
 import { requirePackage } from './host-tools.js';
 
@@ -14,6 +15,8 @@ export interface EnsureDebsOptions {
   onProgress?: (event: FetchProgress) => void;
   /** names the lock in messages */
   lockFile: string;
+  /** other CAS roots to copy a missing file from, checked by its sha256 (default: sharedCasDirs()) */
+  keepers?: readonly string[];
 }
 
 export const debDigest = (d: LockedDeb): Digest => `sha256:${d.sha256}`;
@@ -28,6 +31,9 @@ const debKey = (d: LockedDeb): string => `${d.name}_${d.version}_${d.architectur
 export async function ensureDebs(cas: Cas, debs: readonly LockedDeb[], opts: EnsureDebsOptions): Promise<{ fetched: number; bytes: number }> {
   const missing: LockedDeb[] = [];
   for (const d of debs) if (!(await cas.has(debDigest(d)))) missing.push(d);
+  if (missing.length === 0) return { fetched: 0, bytes: 0 };
+  await copyFromKeepers(cas, missing, opts);
+  for (let i = missing.length - 1; i >= 0; i--) if (await cas.has(debDigest(missing[i]!))) missing.splice(i, 1);
   if (missing.length === 0) return { fetched: 0, bytes: 0 };
   if (opts.offline) throw unsatisfied(missing, opts.lockFile, 'offline, and not in the CAS');
   const { fetchInputs } = await import('../fetch/fetch.js');
@@ -54,6 +60,23 @@ export async function ensureDebs(cas: Cas, debs: readonly LockedDeb[], opts: Ens
     throw e;
   }
   return { fetched: missing.length, bytes: missing.reduce((t, d) => t + d.size, 0) };
+}
+
+/** Copies what another CAS keeps; a copy that does not hash to its sha256 is dropped (the mirror may still have it). */
+async function copyFromKeepers(cas: Cas, missing: readonly LockedDeb[], opts: EnsureDebsOptions): Promise<void> {
+  for (const root of opts.keepers ?? sharedCasDirs()) {
+    if (resolve(root) === resolve(cas.root)) continue;
+    const keeper = new Cas(root);
+    for (const d of missing) {
+      const digest = debDigest(d);
+      if ((await cas.has(digest)) || !(await keeper.has(digest))) continue;
+      try {
+        await cas.putFile(keeper.pathOf(digest), { expectedDigest: digest, ...(opts.signal ? { signal: opts.signal } : {}) });
+      } catch (e) {
+        if (!isAirlockError(e) || e.code !== 'CAS_CORRUPT') throw e;
+      }
+    }
+  }
 }
 
 function unsatisfied(debs: readonly LockedDeb[], lockFile: string, why: string, cause?: unknown): AirlockError {
