@@ -48,6 +48,30 @@ describe('the 12-cell matrix with two services per cell', () => {
     expect(order.slice(0, 2)).toEqual(['started', 'started']);
     await verifyBundle({ bundleDir: cold.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
     await noLeftovers(cold.runId);
+
+    // the provenance ties each environment and each cell to the rootfs digest of the image it ran in
+    const rootfs = new Map(ev.filter((e) => e.phase === 'image').map((e) => [String(e.data.variant), String(e.data.rootfsDigest)]));
+    const ranIn = new Map(ev.filter((e) => e.phase === 'cell' && e.data.state === 'started').map((e) => [String(e.data.cell), String(e.data.image)]));
+    const { predicate } = JSON.parse(await readFile(join(cold.bundleDir, 'statement.json'), 'utf8'));
+    for (const [variant, digest] of rootfs) {
+      expect(predicate.buildDefinition.resolvedDependencies).toContainEqual(expect.objectContaining({ name: `image/${variant}`, digest: { sha256: digest.slice(7) } }));
+    }
+    const envs = predicate.runDetails.byproducts.filter((b: { name: string }) => b.name.startsWith('environment/'));
+    expect(envs.length).toBeGreaterThan(0);
+    let cells = 0;
+    for (const env of envs) {
+      for (const c of env.annotations['dev.airlock.cells'] as { cell: string; image: string; rootfsDigest: string }[]) {
+        expect(c.image).toBe(ranIn.get(c.cell));
+        expect(c.rootfsDigest).toBe(rootfs.get(c.image));
+        cells++;
+      }
+      const images = env.annotations['dev.airlock.images'] as { variant: string; rootfsDigest: string }[];
+      expect(images.length).toBeGreaterThan(0);
+      for (const i of images) expect(i.rootfsDigest).toBe(rootfs.get(i.variant));
+      // one variant: the environment itself is named by that digest
+      if (images.length === 1) expect(env.digest).toEqual({ sha256: images[0]!.rootfsDigest.slice(7) });
+    }
+    expect(cells).toBe(12);
   });
 
   it('a second run is served from the cache, says so, and still verifies', async () => {

@@ -163,8 +163,8 @@ export function buildPredicate(facts: PredicateFacts, run: RunMetadata): Provena
       },
     };
   });
-  // every image the run built or reused, by its normalized rootfs digest (the engine's id is local)
-  const imageByproducts: ResourceDescriptor[] = facts.images.map((i) => ({
+  // every image the cells ran in is an input of their run, by its normalized rootfs digest (the engine's id is local)
+  const imageDependencies: ResourceDescriptor[] = facts.images.map((i) => ({
     name: `image/${i.name}`,
     digest: { sha256: digestHex(i.rootfsDigest) },
     annotations: { [`${ANNOTATION_PREFIX}imageId`]: i.imageId },
@@ -178,7 +178,7 @@ export function buildPredicate(facts: PredicateFacts, run: RunMetadata): Provena
         policy: Object.fromEntries(facts.environments.map((e) => [e.name, { ...e.policy }])),
       },
       internalParameters: { ...facts.internalParameters, images: facts.images },
-      resolvedDependencies: facts.resolvedDependencies ?? [],
+      resolvedDependencies: [...imageDependencies, ...(facts.resolvedDependencies ?? [])],
     },
     runDetails: {
       builder: facts.builder,
@@ -187,7 +187,7 @@ export function buildPredicate(facts: PredicateFacts, run: RunMetadata): Provena
         startedOn: iso(run.startedOn),
         finishedOn: iso(run.finishedOn),
       },
-      byproducts: [...environmentByproducts, ...imageByproducts, ...(facts.byproducts ?? [])],
+      byproducts: [...environmentByproducts, ...(facts.byproducts ?? [])],
     },
   };
 }

@@ -495,7 +495,12 @@ async function seal(
         verdict: envVerdict(e),
         annotations: {
           'dev.airlock.isolation': loaded.spec.environments[e]!.isolation,
-          'dev.airlock.cells': cellsOf(e).map((c) => ({ cell: c.id, status: c.status, ...(c.cachedFrom ? { cachedFrom: c.cachedFrom.runId } : {}) })),
+          'dev.airlock.cells': cellsOf(e).map((c) => ({
+            cell: c.id,
+            status: c.status,
+            ...(c.image ? { image: c.image.key, rootfsDigest: c.image.rootfsDigest } : {}),
+            ...(c.cachedFrom ? { cachedFrom: c.cachedFrom.runId } : {}),
+          })),
         },
       })),
       images: meta.images.map((i) => ({ name: i.key, imageId: i.imageId, rootfsDigest: i.rootfsDigest, tag: i.tag })),

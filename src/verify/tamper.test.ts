@@ -237,6 +237,12 @@ const CASES: Case[] = [
   { name: 'cell ran with no CPU limit (NanoCpus 0)', code: 'POLICY_NOT_ENFORCED', sealed: { hostConfig: { ...HARDENED, NanoCpus: 0 } } },
   { name: 'cell ran with no memory limit', code: 'POLICY_NOT_ENFORCED', sealed: { hostConfig: { ...HARDENED, Memory: 0 } } },
   { name: 'cell ran with no pids limit (-1)', code: 'POLICY_NOT_ENFORCED', sealed: { hostConfig: { ...HARDENED, PidsLimit: -1 } } },
+  { name: 'cell ran with a tmpfs that allows exec', code: 'POLICY_NOT_ENFORCED', sealed: { hostConfig: { ...HARDENED, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=268435456,mode=1777' } } } },
+  { name: 'cell ran with more memory than its policy', code: 'POLICY_NOT_ENFORCED', sealed: { hostConfig: { ...HARDENED, Memory: 4294967296 } } },
+  { name: 'service ran on the bridge network', code: 'POLICY_NOT_ENFORCED', sealed: { service: { NetworkMode: 'bridge' } } },
+  { name: 'service ran with NET_ADMIN', code: 'POLICY_NOT_ENFORCED', sealed: { service: { CapAdd: ['NET_ADMIN'] } } },
+  { name: 'service ran with no memory limit', code: 'POLICY_NOT_ENFORCED', sealed: { service: { Memory: 0 } } },
+  { name: 'service published a port', code: 'POLICY_NOT_ENFORCED', sealed: { service: { PortBindings: { '5432/tcp': [{ HostPort: '5432' }] } } } },
   {
     name: 'transcript loosens what the signed policy does not',
     code: 'POLICY_NOT_ENFORCED',
@@ -272,6 +278,10 @@ describe('bundle tamper matrix', () => {
     await c.tamper?.(f);
     const verifying = c.verify ? c.verify(f) : f.verify();
     await expect(verifying).rejects.toMatchObject({ code: c.code, exitCode: 7 });
+  });
+
+  it('still verifies: a cell with a hardened service on its internal network (the control for the service cases)', async () => {
+    await expect((await makeBundle({ service: {} })).verify()).resolves.toMatchObject({ ok: true });
   });
 
   it.each(BENIGN)('still verifies: $name', async (c) => {

@@ -17,7 +17,7 @@ import type { EventInput } from '../../proof/transcript-events.js';
 import { TranscriptWriter } from '../../proof/transcript.js';
 import { type Digest, digestHex, sha256Digest } from '../../util/digest.js';
 import { blobPath, verifyBundle } from '../index.js';
-import { cellPassed, cellStarted, containerData, environmentData, HARDENED } from './events.js';
+import { cellPassed, cellStarted, containerData, environmentData, HARDENED, networkData, serviceData } from './events.js';
 
 export { HARDENED } from './events.js';
 
@@ -36,6 +36,8 @@ export interface FixtureOptions {
   /** what the signed statement says the spec loosened; defaults to `loosened` */
   specLoosened?: string[];
   containers?: boolean;
+  /** the cell had a service (on its internal network); these fields change its read-back HostConfig */
+  service?: Record<string, unknown>;
 }
 
 const roots: string[] = [];
@@ -77,6 +79,10 @@ export async function makeBundle(o: FixtureOptions = {}): Promise<Fixture> {
   w.append('inputs', { spec: { ...ref(blobs.context), path: 'airlock.yaml' }, dockerfiles: [], contexts: [{ ...ref(blobs.context), dir: '.', entries: 1 }], goldens: [], bases: [], locks: [] });
   w.append('image', { image: 'linux', variant: 'linux@0', imageId: 'sha256:1234', rootfsDigest: rootfs, listing: ref(blobs.context) });
   w.append('cell', cellStarted('linux', 'linux') as EventInput<'cell'>);
+  if (o.service) {
+    w.append('network', networkData('linux', 'airlock-net'));
+    w.append('service', serviceData({ hostConfig: { ...HARDENED, NetworkMode: 'airlock-net', ...o.service } }) as EventInput<'service'>);
+  }
   if (o.containers !== false) w.append('container', containerData({ hostConfig: o.hostConfig ?? HARDENED, policy }) as EventInput<'container'>);
   w.append('step', {
     env: 'linux',
