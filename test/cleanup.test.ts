@@ -5,7 +5,9 @@ import { execa } from 'execa';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../src/engine/cleanup.js';
-import { LABEL_MANAGED, LABEL_PID, LABEL_RUN } from '../src/engine/labels.js';
+import { LABEL_MANAGED, LABEL_RUN } from '../src/engine/labels.js';
+import { LEASE_TTL_MS } from '../src/store/ledger.js';
+import { sha256Digest } from '../src/util/digest.js';
 import { writeKeyPair } from '../src/proof/keys.js';
 import { parseTranscript } from '../src/proof/transcript.js';
 import { busyboxSpec, leftovers, REPO, sandbox, writeTree, type Sandbox } from './helpers.js';
@@ -81,31 +83,39 @@ describe('interrupting a matrix run with services', () => {
 });
 
 describe('airlock gc', () => {
-  it('removes labelled leftovers of a dead controller and spares a live one’s', async () => {
-    const make = async (runId: string, pid: number) => {
-      const c = await sb.docker.createContainer({
-        Image: 'airlock/busybox',
-        Cmd: ['true'],
-        Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_PID]: String(pid) },
-      });
-      return c.id;
-    };
-    const deadRun = 'gc-dead-run';
-    const liveRun = 'gc-live-run';
-    const dead = await make(deadRun, 2 ** 22 + 7); // above pid_max: never a live process
-    const live = await make(liveRun, process.ppid);
+  const make = async (runId: string) => {
+    const c = await sb.docker.createContainer({ Image: 'airlock/busybox', Cmd: ['true'], Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId } });
+    return c.id;
+  };
+  const owned = () => ({ runs: sb.workspace.ledger.runLiveness(), images: sb.workspace.ledger.imageIds() });
+  const spec = sha256Digest('spec');
+
+  it('reaps what its own dead runs left, spares its live runs, and never touches another workspace’s', async () => {
+    const ledger = sb.workspace.ledger;
+    ledger.startRun({ id: 'gc-live', specName: 's', specDigest: spec });
+    ledger.startRun({ id: 'gc-done', specName: 's', specDigest: spec });
+    ledger.finishRun('gc-done', { status: 'passed', exitCode: 0 });
+    ledger.startRun({ id: 'gc-stale', specName: 's', specDigest: spec });
+    // a lease not renewed for longer than its TTL: dead even though this process (its pid) lives
+    ledger.renewLease('gc-stale', new Date(Date.now() - LEASE_TTL_MS - 1000));
+    const ids = { live: await make('gc-live'), done: await make('gc-done'), stale: await make('gc-stale'), foreign: await make('gc-other-workspace') };
     try {
-      const removed = await collectGarbage(sb.docker);
-      expect(removed.containers).toContain(dead);
-      expect(removed.containers).not.toContain(live);
-      expect(await leftovers(sb.docker, deadRun)).toBe(0);
-      expect(await leftovers(sb.docker, liveRun)).toBe(1);
+      expect(ledger.markStaleRunsInterrupted()).toEqual(['gc-stale']);
+      const removed = await collectGarbage(sb.docker, owned());
+      expect(removed.containers.sort()).toEqual([ids.done, ids.stale].sort());
+      expect(await leftovers(sb.docker, 'gc-live')).toBe(1);
+      expect(await leftovers(sb.docker, 'gc-other-workspace')).toBe(1);
+      // --all: every resource of this workspace, live or not; still nothing of another's
+      const all = await collectGarbage(sb.docker, owned(), { all: true });
+      expect(all.containers).toEqual([ids.live]);
+      expect(await leftovers(sb.docker, 'gc-other-workspace')).toBe(1);
     } finally {
-      await sb.docker.getContainer(live).remove({ force: true });
+      ledger.finishRun('gc-live', { status: 'passed', exitCode: 0 });
+      for (const id of Object.values(ids)) await sb.docker.getContainer(id).remove({ force: true }).catch(() => {});
     }
   });
 
-  it('removes untagged images of airlock builds, and nothing else', async () => {
+  it('removes untagged images its own builds made, and nothing else', async () => {
     const dir = join(sb.dir, 'gc-images');
     const build = async (content: string, label: string) => {
       await writeTree(dir, { Dockerfile: `FROM airlock/busybox\nLABEL dev.airlock.spec=${label}\nRUN echo ${content} > /tmp/x\n` });
@@ -114,10 +124,20 @@ describe('airlock gc', () => {
     };
     const old = await build('one', 'gc-test');
     const current = await build('two', 'gc-test');
-    const removed = await collectGarbage(sb.docker);
+    // another workspace's build, also untagged by a rebuild
+    const foreign = await build('three', 'gc-other');
+    await build('four', 'gc-other');
+    sb.workspace.ledger.startRun({ id: 'gc-images', specName: 's', specDigest: spec });
+    for (const [name, id] of [['a@1', old], ['a@2', current]]) sb.workspace.ledger.recordImage({ runId: 'gc-images', name: name!, imageId: id!, rootfsDigest: null, buildLogDigest: null, durationMs: 1 });
+    sb.workspace.ledger.finishRun('gc-images', { status: 'passed', exitCode: 0 });
+    const removed = await collectGarbage(sb.docker, owned());
     expect(removed.images).toContain(old);
     expect(removed.images).not.toContain(current);
+    expect(removed.images).not.toContain(foreign);
     expect(await sb.docker.getImage(current).inspect()).toMatchObject({ Id: current });
+    expect(await sb.docker.getImage(foreign).inspect()).toMatchObject({ Id: foreign });
     await sb.docker.getImage(current).remove({ force: true });
+    await sb.docker.getImage(foreign).remove({ force: true });
+    await execa('docker', ['rmi', '-f', 'airlock-gc-test/gc-other:latest'], { reject: false });
   });
 });

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { isNotFound, statusCode } from './client.js';
-import { LABEL_BUILT_BY_SPEC, LABEL_MANAGED, LABEL_PID, LABEL_RUN } from './labels.js';
+import { LABEL_BUILT_BY_SPEC, LABEL_MANAGED, LABEL_RUN } from './labels.js';
 
 export interface Removed {
   containers: string[];
@@ -14,19 +14,9 @@ const ignoreGone = (e: unknown) => {
   if (!isNotFound(e) && !/already in progress|No such/.test(String((e as Error).message))) throw e;
 };
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes labelled containers, networks and volumes. `labelFilter` narrows to one
- * run; `keep` lets gc spare resources whose controller is still alive.
+ * run; `keep` lets gc spare what is not its workspace's or whose run is still live.
  */
 async function removeLabelled(docker: Docker, labelFilter: string, keep: (labels: Record<string, string>) => boolean): Promise<Removed> {
   const filters = { label: [labelFilter] };
@@ -55,18 +45,28 @@ export function removeRunResources(docker: Docker, runId: string): Promise<Remov
   return removeLabelled(docker, `${LABEL_RUN}=${runId}`, () => false);
 }
 
+/** What a workspace knows of its own runs: gc touches nothing else. */
+export interface Ownership {
+  /** this workspace's runs, and whether each is live (its lease renewed) */
+  runs: ReadonlyMap<string, boolean>;
+  /** image ids this workspace's runs built */
+  images: ReadonlySet<string>;
+}
+
 /**
- * What crashed runs left behind: every airlock-labelled resource whose
- * controller process is gone (or all of them with `all`), and the untagged
- * images of airlock builds (`--no-cache` and repro rebuilds leave the old ones).
+ * What this workspace's crashed runs left behind: every airlock-labelled resource of one of
+ * its runs whose lease is dead (or of any of its runs with `all`), and the untagged images
+ * its builds made (`--no-cache` and repro rebuilds leave the old ones). Another workspace's
+ * resources, on a shared or remote engine another machine's, are never touched.
  */
-export async function collectGarbage(docker: Docker, { all = false } = {}): Promise<Removed> {
+export async function collectGarbage(docker: Docker, owned: Ownership, { all = false } = {}): Promise<Removed> {
   const removed = await removeLabelled(docker, `${LABEL_MANAGED}=true`, (labels) => {
-    if (all) return false;
-    const pid = Number(labels[LABEL_PID]);
-    return pid !== process.pid && pidAlive(pid);
+    const run = labels[LABEL_RUN];
+    if (run === undefined || !owned.runs.has(run)) return true;
+    return !all && owned.runs.get(run) === true;
   });
   for (const image of await docker.listImages({ filters: { dangling: ['true'], label: [LABEL_BUILT_BY_SPEC] } })) {
+    if (!owned.images.has(image.Id)) continue;
     // An image a container still uses (or a newer build's parent) stays: the engine refuses, and that is right.
     await docker
       .getImage(image.Id)

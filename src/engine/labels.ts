@@ -5,7 +5,7 @@
  */
 export const LABEL_MANAGED = 'dev.airlock.managed';
 export const LABEL_RUN = 'dev.airlock.run';
-/** pid of the controller that created the resource: gc leaves resources of live controllers alone. */
+/** pid of the controller that created the resource, for people reading `docker ps`; gc judges liveness by the workspace's run leases. */
 export const LABEL_PID = 'dev.airlock.pid';
 export const LABEL_ROLE = 'dev.airlock.role';
 /** On images airlock builds: the spec they were built for. */

@@ -12,6 +12,7 @@ import { baseSbom } from '../base/sbom.js';
 import { canonicalBytes } from '../proof/canonical-json.js';
 import type { ActionCache } from '../cache/action-cache.js';
 import { LedgerActionCache } from '../cache/ledger-cache.js';
+import { LEASE_RENEW_MS } from '../store/ledger.js';
 import { INPUTS_LOCK_FILE, readInputsLock } from '../fetch/lock.js';
 import { displayUrl } from '../fetch/url.js';
 import { engineInfo, isNotFound, type EngineInfo } from '../engine/client.js';
@@ -128,6 +129,15 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   };
   const addBlob = (b: ManifestBlob) => state.blobs.push(b);
   workspace.ledger.startRun({ id: runId, specName: loaded.spec.name, specDigest: loaded.digest, bundleDir, startedAt: started });
+  // the lease that tells `airlock gc` (on any host sharing this workspace) the run is alive
+  const lease = setInterval(() => {
+    try {
+      workspace.ledger.renewLease(runId);
+    } catch {
+      // a busy ledger misses one beat; the lease outlives several
+    }
+  }, LEASE_RENEW_MS);
+  lease.unref();
   reporter.event({ type: 'run-started', runId, spec: relative(process.cwd(), loaded.file) || loaded.file });
 
   let error: AirlockError | undefined;
@@ -189,11 +199,13 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     reporter.event({ type: 'sealed', runId, bundleDir, keyid: opts.key.keyid });
   } catch (e) {
     await rm(partialDir, { recursive: true, force: true });
+    clearInterval(lease);
     workspace.ledger.finishRun(runId, { status: 'error', exitCode: EXIT.INTERNAL, bundleDir: null });
     throw e;
   }
   // The ledger knows every blob a bundle depends on, and which run first stored it.
   for (const b of state.blobs) workspace.ledger.recordBlob({ digest: b.digest, size: b.size, firstSeenRun: runId, role: b.role });
+  clearInterval(lease);
   workspace.ledger.finishRun(runId, { status: verdict, exitCode, bundleDir });
   const order = new Map(plan?.cells.map((c, i) => [c.id, i]));
   return {

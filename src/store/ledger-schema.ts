@@ -100,4 +100,13 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       `),
   },
+  {
+    version: 4,
+    name: 'run leases',
+    up: (db) =>
+      db.exec(`
+        -- a running run's controller renews this; a lease not renewed for LEASE_TTL_MS is dead on any host
+        ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+      `),
+  },
 ];

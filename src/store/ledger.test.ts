@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { isAirlockError } from '../errors.js';
 import { sha256Digest } from '../util/digest.js';
-import { Ledger } from './ledger.js';
+import { LEASE_TTL_MS, Ledger } from './ledger.js';
 import { MIGRATIONS, type Migration } from './ledger-schema.js';
 
 const REGISTER_TS = fileURLToPath(new URL('./testing/register-ts.mjs', import.meta.url));
@@ -210,5 +210,21 @@ describe('Ledger crash recovery', () => {
     expect(l.getRun('crashed')?.finishedAt).not.toBeNull();
     expect(l.getRun('live')?.status).toBe('running');
     expect(l.markStaleRunsInterrupted()).toEqual([]);
+  });
+
+  it('a run whose lease was not renewed within its TTL is dead, even with its process alive', () => {
+    const l = openLedger();
+    const t0 = new Date();
+    l.startRun({ id: 'leased', specName: 's', specDigest: spec });
+    expect(l.runLiveness(new Date(t0.getTime() + LEASE_TTL_MS / 2)).get('leased')).toBe(true);
+    l.renewLease('leased', new Date(t0.getTime() + LEASE_TTL_MS));
+    expect(l.runLiveness(new Date(t0.getTime() + LEASE_TTL_MS * 1.5)).get('leased')).toBe(true);
+    const late = new Date(t0.getTime() + LEASE_TTL_MS * 2 + 1);
+    expect(l.runLiveness(late).get('leased')).toBe(false);
+    expect(l.markStaleRunsInterrupted({ now: late })).toEqual(['leased']);
+    expect(l.getRun('leased')?.status).toBe('interrupted');
+    // a finished run is not live, and renewing it changes nothing
+    l.renewLease('leased');
+    expect(l.runLiveness().get('leased')).toBe(false);
   });
 });

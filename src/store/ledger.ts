@@ -11,6 +11,10 @@ import type { Digest } from '../util/digest.js';
 import { MIGRATIONS, type Migration } from './ledger-schema.js';
 import { pidAlive } from './process.js';
 
+/** How often a running run's controller renews its lease, and how long a lease lasts unrenewed. */
+export const LEASE_RENEW_MS = 15_000;
+export const LEASE_TTL_MS = 60_000;
+
 export type RunStatus = 'running' | 'passed' | 'failed' | 'error' | 'interrupted';
 export type StepVerdict = 'pass' | 'fail' | 'timeout' | 'error';
 
@@ -140,10 +144,10 @@ export class Ledger {
     guard(`cannot record the start of run ${id}`, () =>
       this.#db
         .prepare(
-          `INSERT INTO runs (id, spec_name, spec_digest, status, started_at, bundle_dir, pid, host)
-           VALUES (?, ?, ?, 'running', ?, ?, ?, ?)`,
+          `INSERT INTO runs (id, spec_name, spec_digest, status, started_at, bundle_dir, pid, host, heartbeat_at)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
         )
-        .run(id, input.specName, input.specDigest, startedAt.toISOString(), input.bundleDir ?? null, process.pid, hostname()),
+        .run(id, input.specName, input.specDigest, startedAt.toISOString(), input.bundleDir ?? null, process.pid, hostname(), new Date().toISOString()),
     );
     return this.getRun(id)!;
   }
@@ -326,32 +330,53 @@ export class Ledger {
     }));
   }
 
+  /** The controller of a running run says it is alive (every LEASE_RENEW_MS). */
+  renewLease(id: string, now = new Date()): void {
+    guard(`cannot renew the lease of run ${id}`, () =>
+      this.#db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`).run(now.toISOString(), id),
+    );
+  }
+
   /**
-   * Marks runs still `running` whose process is gone (a crash, a SIGKILL) as `interrupted`.
-   * A run is judged dead when it was started on this host by a pid that no longer exists;
-   * runs from other hosts are left alone unless `allHosts` is set. Returns the ids marked.
+   * The runs of this workspace, and which of them are live: `running` with a lease renewed
+   * within LEASE_TTL_MS and, when started on this host, a process that still exists. A run
+   * on another host (a workspace on a shared disk) is judged by its lease alone, never by a
+   * local pid.
    */
-  markStaleRunsInterrupted(options: { allHosts?: boolean; now?: Date } = {}): string[] {
+  runLiveness(now = new Date()): Map<string, boolean> {
     const host = hostname();
-    const finishedAt = (options.now ?? new Date()).toISOString();
+    const rows = guard('cannot read the runs', () => this.#db.prepare(`SELECT id, status, pid, host, heartbeat_at FROM runs`).all()) as Pick<
+      RunDb,
+      'id' | 'status' | 'pid' | 'host' | 'heartbeat_at'
+    >[];
+    const live = (r: (typeof rows)[number]) => {
+      if (r.status !== 'running') return false;
+      const renewed = r.heartbeat_at !== null && now.getTime() - Date.parse(r.heartbeat_at) < LEASE_TTL_MS;
+      if (r.host === host) return r.pid !== null && pidAlive(r.pid) && (renewed || r.heartbeat_at === null);
+      return renewed;
+    };
+    return new Map(rows.map((r) => [r.id, live(r)]));
+  }
+
+  /** Marks runs still `running` whose lease is dead (see runLiveness) as `interrupted`. Returns the ids marked. */
+  markStaleRunsInterrupted(options: { now?: Date } = {}): string[] {
+    const now = options.now ?? new Date();
     return guard('cannot mark stale runs', () =>
       this.#db
         .transaction(() => {
-          const running = this.#db.prepare(`SELECT id, pid, host FROM runs WHERE status = 'running'`).all() as Pick<
-            RunDb,
-            'id' | 'pid' | 'host'
-          >[];
-          const stale = running.filter((r) =>
-            r.host === host ? r.pid === null || !pidAlive(r.pid) : options.allHosts === true,
-          );
-          const mark = this.#db.prepare(
-            `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ? AND status = 'running'`,
-          );
-          for (const r of stale) mark.run(finishedAt, r.id);
-          return stale.map((r) => r.id);
+          const stale = [...this.runLiveness(now)].filter(([id, live]) => !live && this.getRun(id)?.status === 'running').map(([id]) => id);
+          const mark = this.#db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ? AND status = 'running'`);
+          for (const id of stale) mark.run(now.toISOString(), id);
+          return stale;
         })
         .immediate(),
     );
+  }
+
+  /** Every image id this workspace's runs built. */
+  imageIds(): Set<string> {
+    const rows = guard('cannot read the images', () => this.#db.prepare(`SELECT DISTINCT image_id FROM images`).all()) as { image_id: string }[];
+    return new Set(rows.map((r) => r.image_id));
   }
 
   close(): void {
@@ -370,6 +395,7 @@ interface RunDb {
   exit_code: number | null;
   pid: number | null;
   host: string | null;
+  heartbeat_at: string | null;
 }
 interface ImageDb {
   run_id: string;

@@ -4,15 +4,18 @@ export const GC_OPTIONS = { all: { type: 'boolean', default: false } } as const;
 
 export const gcCommand = defineCommand({
   name: 'gc',
-  summary: 'remove what crashed runs left: labelled containers, networks, volumes, half-written blobs',
+  summary: "remove what this workspace's crashed runs left: labelled containers, networks, volumes, untagged images, half-written blobs",
   usage: `usage: airlock gc [--all] [--root DIR] [--json]
 
-Removes every airlock-labelled container, network and volume whose controller
-process is gone (with --all: every one), untagged images of airlock builds that
-nothing uses, deletes temp files a crashed run left in artifacts/tmp/, and marks
-runs left "running" in the ledger as interrupted.
+Only this workspace's resources are touched: those labelled with one of the runs
+in its ledger, and untagged images its own builds made. A run is live while its
+controller renews its lease (every 15 s; dead after 60 s unrenewed, or at once
+when its process on this host is gone): runs whose lease died are marked
+interrupted and their containers, networks and volumes removed. Another
+workspace's resources, on a shared or remote engine another machine's, stay.
+Temp files a crashed run left in artifacts/tmp/ are deleted.
 
-  --all            remove every airlock-labelled resource, live controllers' too
+  --all            also remove this workspace's live runs' resources
 ${ROOT_FLAG_HELP}`,
   options: GC_OPTIONS,
   load: async () => (await import('../commands/gc.js')).gc,
