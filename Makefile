@@ -1,5 +1,5 @@
 # airlock: the two commands of the README's quick start, and what they rest on.
-.PHONY: setup build smoke ci test-unit test-integration bench clean gc
+.PHONY: setup build smoke ci test-unit test-integration bench clean gc fuzz
 
 NODE ?= node
 
@@ -22,7 +22,8 @@ test-unit:
 test-integration: setup
 	npx --no-install vitest run --project integration
 
-bench: setup
+bench: setup      ## CLI start-up and per-cell cost, each as a ratio against its baseline measured in the same run
+	@bash bench/startup.sh
 	@bash bench/cell-overhead.sh
 
 gc:

@@ -231,7 +231,8 @@ describe('a service that never becomes ready', () => {
     expect(took).toBeGreaterThanOrEqual(3_000);
     expect(took).toBeLessThan(8_000);
     expect(e.code).toBe('SERVICE_UNHEALTHY');
-    expect(e.message).toMatch(/service slow .*port 9999: not ready after \d+ ms: nothing listens on tcp port 9999/);
+    // the last probe's answer, or (on a loaded machine) that the probe itself was still running at the deadline
+    expect(e.message).toMatch(/service slow .*port 9999: not ready after \d+ ms: (nothing listens on tcp port 9999|reading \/proc\/net\/tcp .* did not finish in time)/);
     expect(e.message).toContain('waiting for a database that never comes');
     expect(e.details).toMatchObject({ strategy: 'port 9999', timedOut: true, startupTimeoutMs: 3_000 });
     await expectNothingLeft(runId, network);

@@ -1,4 +1,4 @@
-import { connectEngine } from '../engine/client.js';
+import { connectEngine, engineInfo } from '../engine/client.js';
 import { EXIT, isAirlockError, toAirlockError, type ExitCode } from '../errors.js';
 import { loadSigningKey, loadTrustedKeys } from '../proof/keys.js';
 import { reportRun, writeReports, type BundleCheck } from '../run/reports.js';
@@ -41,6 +41,9 @@ export interface FlowResult {
 export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
   const loaded = await loadSpec(opts.spec);
   const key = await loadSigningKey();
+  // no engine is a plain error (exit 3) before anything starts, not a sealed bundle of a run that never ran
+  const docker = connectEngine();
+  const engine = await engineInfo(docker);
   const workspace = await openWorkspace(opts.root);
   try {
     const result = await withInterrupts((signal) =>
@@ -49,7 +52,8 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         ...(opts.environments?.length ? { environments: opts.environments } : {}),
         ...(opts.cells ? { cells: opts.cells } : {}),
         workspace,
-        docker: connectEngine(),
+        docker,
+        engine,
         key,
         reporter: opts.reporter,
         signal,

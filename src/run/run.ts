@@ -44,6 +44,8 @@ export interface RunOptions {
   cells?: Record<string, string>;
   workspace: Workspace;
   docker: Docker;
+  /** the engine as already asked (a caller that checks it is there before a run starts) */
+  engine?: EngineInfo;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -145,7 +147,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   let builder: Builder | undefined;
   let plan: Plan | undefined;
   try {
-    engine = await engineInfo(docker);
+    engine = opts.engine ?? (await engineInfo(docker));
     plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
     const helper = await recordEnvironment(opts, state, engine);
     const inputs = await fetchPhase(opts, state);
