@@ -4,7 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { BUNDLE_FILES, ManifestSchema } from '../proof/manifest.js';
 import { Cas } from '../store/cas.js';
-import { blobPath, blobRoots } from '../verify/blobs.js';
+import { blobPath } from '../store/layout.js';
+import { blobRoots } from '../verify/blobs.js';
 
 export interface ExportResult {
   outDir: string;

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { EXTERNAL_DOCKERFILE } from '../archive/context.js';
 import { extractTarSafe } from '../archive/extract.js';
 import { AirlockError } from '../errors.js';
-import type { BlobReader } from '../repro/compare-runs.js';
+import type { BlobReader } from '../proof/blob-reader.js';
 import { loadSpec } from '../spec/load.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { sha256Digest, type Digest } from '../util/digest.js';

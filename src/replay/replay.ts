@@ -8,18 +8,11 @@ import { INPUTS_LOCK_FILE, writeInputsLock, type InputsLock } from '../fetch/ind
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { parseTranscript } from '../proof/transcript.js';
 import { eventsOf } from '../proof/transcript-events.js';
-import {
-  casReader,
-  compareRuns,
-  diffoscopeOutputs,
-  dockerImageFiles,
-  readRunRecord,
-  renderComparison,
-  reportEntries,
-  runFacts,
-  type Comparison,
-  type ReportEntry,
-} from '../repro/compare-runs.js';
+import { casReader } from '../proof/blob-reader.js';
+import { readRunRecord } from '../proof/run-record.js';
+import { compareRuns, diffoscopeOutputs, runFacts, type Comparison } from '../repro/compare-runs.js';
+import { renderComparison, reportEntries, type ReportEntry } from '../repro/comparison-report.js';
+import { dockerImageFiles } from '../repro/image-files.js';
 import type { Reporter } from '../run/reporter.js';
 import { runSpec, type RunResult } from '../run/run.js';
 import { openWorkspace, type Workspace } from '../run/workspace.js';

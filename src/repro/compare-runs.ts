@@ -1,26 +1,15 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, sep } from 'node:path';
-import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
-import type { OutputEntry } from '../archive/extract.js';
-import { normalizeEntryPath } from '../archive/paths.js';
 import { parseRootfsListing, type RootfsRecord } from '../archive/rootfs.js';
-import { forEachTarEntry } from '../archive/tar-read.js';
-import { isNotFound } from '../engine/client.js';
-import { runLabels } from '../engine/labels.js';
-import { measureImage } from '../engine/measure.js';
-import { DEFAULT_HOSTNAME, type Variation } from '../engine/variation.js';
-import { AirlockError } from '../errors.js';
-import { BUNDLE_FILES } from '../proof/manifest.js';
-import { parseTranscript, type TranscriptEvent } from '../proof/transcript.js';
-import { parseEvent } from '../proof/transcript-events.js';
-import type { Cas } from '../store/cas.js';
-import { digestHex, type Digest } from '../util/digest.js';
+import { DEFAULT_HOSTNAME } from '../engine/variation.js';
+import type { BlobReader, BlobRef } from '../proof/blob-reader.js';
+import type { ImageRecord, RunRecord, StepRecord } from '../proof/run-record.js';
+import type { Digest } from '../util/digest.js';
 import { diffoscopeReport } from './diffoscope.js';
-import { renderDiffText } from './render.js';
+import type { ImageFiles, StrictMeasure } from './image-files.js';
 import { diffTrees } from './tree.js';
-import type { CauseKind, DiffContext, DiffEntry, FileSide, RunFacts } from './types.js';
+import type { DiffContext, DiffEntry, FileSide, RunFacts } from './types.js';
 import { ianaZone } from './variations.js';
 
 /**
@@ -30,131 +19,6 @@ import { ianaZone } from './variations.js';
  * they differ, `diffTrees` says what differs and the likely cause. Used by `repro`
  * (run 1 against each later run) and `replay` (the signed run against its replay).
  */
-
-export interface BlobRef {
-  digest: Digest;
-  size: number;
-}
-
-/** Where one side's bytes are: a CAS, or a bundle's blobs/ and CAS roots. */
-export interface BlobReader {
-  read(digest: Digest): Promise<Buffer>;
-}
-
-export function casReader(cas: Cas): BlobReader {
-  return { read: (d) => cas.readBytes(d) };
-}
-
-/** Reads `<root>/blobs/sha256/<hex>` from the first root that has it. */
-export function rootsReader(roots: readonly string[]): BlobReader {
-  return {
-    async read(d) {
-      for (const root of roots) {
-        const path = join(root, 'blobs', 'sha256', digestHex(d));
-        const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') return undefined;
-          throw e;
-        });
-        if (bytes !== undefined) return bytes;
-      }
-      throw new AirlockError('BLOB_MISSING', `blob ${d} is in none of: ${roots.join(', ')}`, { details: { digest: d, roots } });
-    },
-  };
-}
-
-// ---------------------------------------------------------------- what a bundle recorded
-
-export interface ImageRecord {
-  /** the variant key (`<image>@<args hash>`) */
-  key: string;
-  name: string;
-  imageId: string;
-  rootfsDigest: Digest;
-  /** the rootfs listing (JSON Lines) */
-  listing?: BlobRef;
-}
-
-export interface StepRecord {
-  name: string;
-  verdict: string;
-  exitCode: number | null;
-  stdout?: BlobRef;
-  stderr?: BlobRef;
-}
-
-export interface CellRecord {
-  id: string;
-  env: string;
-  status: string;
-  /** why the cell ended in error, when it did */
-  error?: string;
-  steps: StepRecord[];
-  /** what each declared output path held */
-  outputs: { path: string; entries: OutputEntry[] }[];
-}
-
-export interface RunRecord {
-  runId: string;
-  startedAt: Date;
-  finishedAt: Date;
-  images: ImageRecord[];
-  cells: CellRecord[];
-  /** what the run varied (repro), as its environment event recorded */
-  variation?: Variation;
-  /** the user each cell's container ran as, by cell */
-  users: Record<string, string>;
-}
-
-/** A run as its transcript recorded it; `meta` gives start and end (the statement's, else the first and last events'). */
-export function runRecordFromEvents(runId: string, events: readonly TranscriptEvent[], meta?: { startedOn: string; finishedOn: string }): RunRecord {
-  const images: ImageRecord[] = [];
-  const cells = new Map<string, CellRecord>();
-  const users: Record<string, string> = {};
-  let variation: Variation | undefined;
-  for (const e of events.map(parseEvent)) {
-    if (e.phase === 'environment' && e.data.variation) variation = e.data.variation;
-    if (e.phase === 'image') {
-      const d = e.data;
-      images.push({ key: d.variant, name: d.image, imageId: d.imageId, rootfsDigest: d.rootfsDigest, listing: d.listing });
-    }
-    if (e.phase === 'container') users[e.data.env] = e.data.variation?.user ?? e.data.user;
-    if (e.phase === 'cell') {
-      const d = e.data;
-      if (d.state === 'started') {
-        cells.set(d.cell, { id: d.cell, env: d.env, status: 'started', steps: [], outputs: [] });
-        continue;
-      }
-      const cell = cells.get(d.cell) ?? { id: d.cell, env: d.cell, status: 'started', steps: [], outputs: [] };
-      cell.status = d.status;
-      if (d.status === 'error') cell.error = `[${d.error.code}] ${d.error.message}`;
-      if ('steps' in d) cell.steps = d.steps.map((s) => ({ name: s.name, verdict: s.verdict, exitCode: s.exitCode, ...(s.stdout ? { stdout: s.stdout } : {}), ...(s.stderr ? { stderr: s.stderr } : {}) }));
-      if ('outputs' in d) cell.outputs = d.outputs;
-      cells.set(d.cell, cell);
-    }
-  }
-  const first = events[0]?.time;
-  const last = events.at(-1)?.time;
-  return {
-    runId,
-    startedAt: new Date(meta?.startedOn ?? first ?? 0),
-    finishedAt: new Date(meta?.finishedOn ?? last ?? 0),
-    images,
-    cells: [...cells.values()],
-    ...(variation ? { variation } : {}),
-    users,
-  };
-}
-
-/** Reads a bundle's transcript and the run times of its statement (without verifying: callers verify first). */
-export async function readRunRecord(bundleDir: string): Promise<RunRecord> {
-  const events = parseTranscript(await readFile(join(bundleDir, BUNDLE_FILES.transcript), 'utf8'));
-  const statement = JSON.parse(await readFile(join(bundleDir, BUNDLE_FILES.statement), 'utf8')) as {
-    predicate?: { runDetails?: { metadata?: { invocationId?: string; startedOn?: string; finishedOn?: string } } };
-  };
-  const meta = statement.predicate?.runDetails?.metadata;
-  const runId = meta?.invocationId ?? bundleDir;
-  return runRecordFromEvents(runId, events, meta?.startedOn && meta.finishedOn ? { startedOn: meta.startedOn, finishedOn: meta.finishedOn } : undefined);
-}
 
 /** What the cause finder needs to know about the run that made one side. */
 export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
@@ -168,65 +32,6 @@ export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
     user: user.split(':')[0] ?? '',
     locale: v?.locale ?? '',
     tz: ianaZone(v?.tz),
-  };
-}
-
-// ---------------------------------------------------------------- reading images
-
-/** Files of an image by path (normalized, relative), for showing how two rootfs differ. */
-export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promise<{ files: Map<string, Buffer>; note?: string }>;
-
-/**
- * Exports a created (never started) container of the image and keeps the wanted regular
- * files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
- */
-export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
-  return async (imageId, paths) => {
-    const files = new Map<string, Buffer>();
-    if (paths.size === 0) return { files };
-    let container: Docker.Container;
-    try {
-      container = await docker.createContainer({ Image: imageId, Entrypoint: ['/nonexistent'], Labels: runLabels(runId, 'measure'), NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
-    } catch (e) {
-      if (isNotFound(e)) return { files, note: `image ${imageId.slice(0, 19)} is not in this engine: contents compared by digest only` };
-      throw e;
-    }
-    let total = 0;
-    let skipped = 0;
-    try {
-      const tar = (await container.export()) as unknown as Readable;
-      await forEachTarEntry(tar, async (header, body) => {
-        const path = normalizeEntryPath(header.name);
-        if (!paths.has(path) || (header.type !== 'file' && header.type !== 'contiguous-file')) return;
-        if (total + (header.size ?? 0) > maxBytes) {
-          skipped++;
-          return;
-        }
-        const chunks: Buffer[] = [];
-        for await (const c of body) chunks.push(c);
-        const buf = Buffer.concat(chunks);
-        total += buf.length;
-        files.set(path, buf);
-      });
-    } finally {
-      await container.remove({ force: true }).catch(() => undefined);
-    }
-    return { files, ...(skipped > 0 ? { note: `${skipped} files not read (over ${maxBytes} bytes in all): compared by digest only` } : {}) };
-  };
-}
-
-/** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
-export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;
-
-export function dockerStrictMeasure(docker: Docker, runId: string): StrictMeasure {
-  return async (imageId) => {
-    try {
-      const m = await measureImage(docker, imageId, runId, { strict: true });
-      return { digest: m.digest, listing: m.listing };
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
   };
 }
 
@@ -508,96 +313,6 @@ export async function diffoscopeOutputs(c: Comparison, blobs: { a: BlobReader; b
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-}
-
-// ---------------------------------------------------------------- reporting
-
-/** One differing path, for `--json`: where, what differs, the likely cause and its evidence. */
-export interface ReportEntry {
-  scope: 'image' | 'output' | 'log' | 'step' | 'cell';
-  /** the image key, for scope image */
-  image?: string;
-  path: string;
-  differs: string[];
-  cause?: CauseKind;
-  evidence?: string;
-  note?: string;
-  /** archive members that differ, each with its own cause */
-  members?: ReportEntry[];
-}
-
-export function reportEntries(c: Comparison): ReportEntry[] {
-  const fromDiff = (scope: ReportEntry['scope'], e: DiffEntry, image?: string): ReportEntry => ({
-    scope,
-    ...(image ? { image } : {}),
-    path: e.path,
-    differs: e.differs,
-    ...(e.likelyCause ? { cause: e.likelyCause.cause, evidence: e.likelyCause.evidence } : {}),
-    ...(e.note ? { note: e.note } : {}),
-    ...(e.members && e.members.length > 0 ? { members: e.members.map((m) => fromDiff(scope, m, image)) } : {}),
-  });
-  return [
-    ...c.cells
-      .filter((x) => !x.same)
-      .map((x): ReportEntry => ({
-        scope: 'cell',
-        path: x.cell,
-        differs: ['status'],
-        evidence: `${x.a ?? 'absent'}${x.errors?.a ? ` (${x.errors.a})` : ''} vs ${x.b ?? 'absent'}${x.errors?.b ? ` (${x.errors.b})` : ''}`,
-      })),
-    ...c.steps
-      .filter((s) => s.differs.includes('exit') || s.differs.includes('missing'))
-      .map((s): ReportEntry => ({ scope: 'step', path: `${s.cell}/${s.step}`, differs: s.differs, evidence: `exit ${s.a?.exitCode ?? 'absent'} vs ${s.b?.exitCode ?? 'absent'}` })),
-    ...c.images.flatMap((i) =>
-      i.differences.length > 0
-        ? i.differences.map((e) => fromDiff('image', e, i.key))
-        : i.same
-          ? []
-          : [{ scope: 'image' as const, image: i.key, path: '/', differs: ['rootfs'], evidence: `${i.a?.rootfsDigest ?? 'absent'} vs ${i.b?.rootfsDigest ?? 'absent'}`, ...(i.note ? { note: i.note } : {}) }],
-    ),
-    ...c.outputDifferences.map((e) => fromDiff('output', e)),
-    ...c.logDifferences.map((e) => fromDiff('log', e)),
-  ];
-}
-
-const mark = (same: boolean) => (same ? 'same    ' : 'DIFFERS ');
-const short = (d: string | null | undefined) => (d ? d.slice(0, 19) : 'absent');
-
-/** The comparison for people: tables of images, cells and outputs, then each difference with its likely cause. */
-export function renderComparison(c: Comparison, labels: { a: string; b: string }): string {
-  const lines = [`${labels.a} vs ${labels.b}: ${c.reproducible ? 'REPRODUCIBLE' : 'NOT REPRODUCIBLE'}`];
-  if (c.images.length > 0) lines.push('images (normalized rootfs digest' + (c.strict ? ', and with mtimes' : '') + ')');
-  for (const i of c.images) {
-    const digests = i.a?.rootfsDigest === i.b?.rootfsDigest ? short(i.a?.rootfsDigest) : `${short(i.a?.rootfsDigest)} vs ${short(i.b?.rootfsDigest)}`;
-    const strict = i.strict ? (i.strict.same ? ', mtimes same' : `, mtimes: ${short(i.strict.a)} vs ${short(i.strict.b)}`) : '';
-    lines.push(`  ${mark(i.same)} ${i.key}  ${digests}${strict}`);
-  }
-  if (c.cells.length > 0) lines.push('cells');
-  for (const cell of c.cells) {
-    const steps = c.steps.filter((s) => s.cell === cell.cell);
-    const bad = steps.filter((s) => s.differs.length > 0);
-    const detail = bad.length === 0 ? `${steps.length} steps, same exit codes${c.logs ? ', stdout and stderr' : ''}` : bad.map((s) => `${s.step}: ${s.differs.join('+')} (exit ${s.a?.exitCode ?? '-'} vs ${s.b?.exitCode ?? '-'})`).join('; ');
-    lines.push(`  ${mark(cell.same && bad.length === 0)} ${cell.cell}  ${cell.a ?? 'absent'} vs ${cell.b ?? 'absent'}; ${detail}`);
-    if (cell.errors?.a) lines.push(`           a: ${cell.errors.a}`);
-    if (cell.errors?.b) lines.push(`           b: ${cell.errors.b}`);
-  }
-  if (c.outputs.length > 0) lines.push('outputs (bit for bit' + (c.strict ? ', and modes' : '') + ')');
-  for (const o of c.outputs) {
-    const digests = o.a?.digest === o.b?.digest ? short(o.a?.digest) : `${short(o.a?.digest)} vs ${short(o.b?.digest)}`;
-    lines.push(`  ${mark(o.same)} ${o.path}  ${digests}`);
-  }
-  for (const n of c.notes) lines.push(`note: ${n}`);
-  for (const i of c.images.filter((x) => x.differences.length > 0)) {
-    lines.push('', `differences in image ${i.key}:`, ...indent(renderDiffText(i.differences)));
-  }
-  if (c.outputDifferences.length > 0) lines.push('', 'differences in outputs:', ...indent(renderDiffText(c.outputDifferences)));
-  if (c.logDifferences.length > 0) lines.push('', 'differences in step logs:', ...indent(renderDiffText(c.logDifferences)));
-  if (c.diffoscope) lines.push('', 'diffoscope:', ...indent(c.diffoscope));
-  return `${lines.join('\n')}\n`;
-}
-
-function indent(text: string): string[] {
-  return text.replace(/\n$/, '').split('\n').map((l) => (l === '' ? '' : `  ${l}`));
 }
 
 function octal(mode: number): string {

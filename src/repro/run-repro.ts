@@ -16,21 +16,11 @@ import type { Workspace } from '../run/workspace.js';
 import type { LoadedSpec } from '../spec/types.js';
 import { digestHex } from '../util/digest.js';
 import { AIRLOCK_VERSION, BUILDER_ID } from '../version.js';
-import {
-  casReader,
-  compareRuns,
-  diffoscopeOutputs,
-  dockerImageFiles,
-  dockerStrictMeasure,
-  readRunRecord,
-  renderComparison,
-  reportEntries,
-  runFacts,
-  type BlobRef,
-  type Comparison,
-  type ReportEntry,
-  type RunRecord,
-} from './compare-runs.js';
+import { casReader, type BlobRef } from '../proof/blob-reader.js';
+import { readRunRecord, type RunRecord } from '../proof/run-record.js';
+import { compareRuns, diffoscopeOutputs, runFacts, type Comparison } from './compare-runs.js';
+import { renderComparison, reportEntries, type ReportEntry } from './comparison-report.js';
+import { dockerImageFiles, dockerStrictMeasure } from './image-files.js';
 import { DIMENSIONS, findFaketime, planVariations, type Dimension, type DimensionPlan } from './variations.js';
 
 export interface ReproOptions {

@@ -7,6 +7,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { readBounded } from '../util/bounded-read.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
+import { blobDir } from './layout.js';
 import { errno, pidAlive } from './process.js';
 
 /** What a `put` stored: the blob's name and its length in bytes. */
@@ -67,7 +68,7 @@ export class Cas {
 
   constructor(root: string) {
     this.root = root;
-    this.blobDir = join(root, 'blobs', 'sha256');
+    this.blobDir = blobDir(root);
     this.tmpDir = join(root, 'tmp');
   }
 

@@ -4,13 +4,10 @@ import { join } from 'node:path';
 import { isAirlockError } from '../errors.js';
 import type { Manifest, ManifestBlob } from '../proof/manifest.js';
 import { openRegular, type FileProblem } from '../util/bounded-read.js';
-import { type Digest, digestHex, digestsEqual } from '../util/digest.js';
+import { blobPath } from '../store/layout.js';
+import { type Digest, digestsEqual } from '../util/digest.js';
 import { verifyError } from './fail.js';
 
-/** `root/blobs/sha256/<hex>`: where a CAS root keeps a blob. */
-export function blobPath(root: string, digest: Digest): string {
-  return join(root, 'blobs', 'sha256', digestHex(digest));
-}
 
 /** The CAS roots to search, in order: the bundle's own dir when it carries blobs/, then the given ones. */
 export async function blobRoots(bundleDir: string, blobDirs: readonly string[]): Promise<string[]> {

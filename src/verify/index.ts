@@ -11,7 +11,7 @@ import { type Check, Verifier } from './verifier.js';
 
 export type { Check } from './verifier.js';
 export type { EnvelopeFile } from './files.js';
-export { blobPath } from './blobs.js';
+export { blobPath } from '../store/layout.js';
 
 export interface VerifyOptions {
   /** the bundle: proofs/<run-id>/ */

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { normalizeEntryPath } from '../archive/paths.js';
+import { forEachTarEntry } from '../archive/tar-read.js';
+import { isNotFound } from '../engine/client.js';
+import { runLabels } from '../engine/labels.js';
+import { measureImage } from '../engine/measure.js';
+import type { Digest } from '../util/digest.js';
+
+/** Files of an image by path (normalized, relative), for showing how two rootfs differ. */
+export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promise<{ files: Map<string, Buffer>; note?: string }>;
+
+/**
+ * Exports a created (never started) container of the image and keeps the wanted regular
+ * files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
+ */
+export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
+  return async (imageId, paths) => {
+    const files = new Map<string, Buffer>();
+    if (paths.size === 0) return { files };
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({ Image: imageId, Entrypoint: ['/nonexistent'], Labels: runLabels(runId, 'measure'), NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
+    } catch (e) {
+      if (isNotFound(e)) return { files, note: `image ${imageId.slice(0, 19)} is not in this engine: contents compared by digest only` };
+      throw e;
+    }
+    let total = 0;
+    let skipped = 0;
+    try {
+      const tar = (await container.export()) as unknown as Readable;
+      await forEachTarEntry(tar, async (header, body) => {
+        const path = normalizeEntryPath(header.name);
+        if (!paths.has(path) || (header.type !== 'file' && header.type !== 'contiguous-file')) return;
+        if (total + (header.size ?? 0) > maxBytes) {
+          skipped++;
+          return;
+        }
+        const chunks: Buffer[] = [];
+        for await (const c of body) chunks.push(c);
+        const buf = Buffer.concat(chunks);
+        total += buf.length;
+        files.set(path, buf);
+      });
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+    return { files, ...(skipped > 0 ? { note: `${skipped} files not read (over ${maxBytes} bytes in all): compared by digest only` } : {}) };
+  };
+}
+
+/** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
+export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;
+
+export function dockerStrictMeasure(docker: Docker, runId: string): StrictMeasure {
+  return async (imageId) => {
+    try {
+      const m = await measureImage(docker, imageId, runId, { strict: true });
+      return { digest: m.digest, listing: m.listing };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+}
