@@ -130,9 +130,24 @@ export function isAirlockError(e: unknown, code?: ErrorCode): e is AirlockError 
   return e instanceof AirlockError && (code === undefined || e.code === code);
 }
 
-/** Wraps anything thrown into an AirlockError, keeping coded errors as they are. */
+/**
+ * Wraps anything thrown into an AirlockError, keeping coded errors as they are. What the
+ * engine client throws gets the engine's codes (exit 3), not INTERNAL: a refused or reset
+ * connection (the engine went away mid-run) is ENGINE_UNAVAILABLE, an HTTP error the engine
+ * answered with (docker-modem's `statusCode` + `json`) is ENGINE_ERROR quoting it.
+ */
 export function toAirlockError(e: unknown): AirlockError {
   if (e instanceof AirlockError) return e;
   const message = e instanceof Error ? e.message : String(e);
+  const fields = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; syscall?: unknown; statusCode?: unknown; json?: unknown; address?: unknown };
+  if (fields.syscall === 'connect' || fields.code === 'ECONNRESET' || fields.code === 'EPIPE' || message === 'socket hang up') {
+    return new AirlockError('ENGINE_UNAVAILABLE', `the container engine went away: ${message}`, {
+      cause: e,
+      details: { errno: fields.code ?? null, ...(typeof fields.address === 'string' ? { address: fields.address } : {}) },
+    });
+  }
+  if (typeof fields.statusCode === 'number' && 'json' in fields) {
+    return new AirlockError('ENGINE_ERROR', `the container engine refused: ${message}`, { cause: e, details: { status: fields.statusCode } });
+  }
   return new AirlockError('INTERNAL', message, { cause: e });
 }

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
@@ -139,5 +140,45 @@ describe('airlock gc', () => {
     await sb.docker.getImage(current).remove({ force: true });
     await sb.docker.getImage(foreign).remove({ force: true });
     await execa('docker', ['rmi', '-f', 'airlock-gc-test/gc-other:latest'], { reject: false });
+  });
+});
+
+describe('concurrent runs in one project', () => {
+  it('four simultaneous runs with large build contexts all pass and seal bundles that verify', async () => {
+    const dir = join(sb.dir, 'concurrent');
+    await writeTree(dir, busyboxSpec('concurrent', `  c:\n    image: box\n    steps:\n      - { name: ls, run: ["ls", "/"] }\n`));
+    // tens of MB of context: each run spends a while writing its context tar in artifacts/tmp/
+    await writeFile(join(dir, 'blob.bin'), randomBytes(24 * 1024 * 1024));
+    const keyPath = join(sb.dir, 'keys', 'signing.key');
+    await writeKeyPair(sb.key, { privatePath: keyPath, locksDir: join(sb.dir, 'locks'), force: true });
+    const runs = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        execa('node', [join(REPO, 'bin/airlock'), 'run', '--root', sb.dir, '--spec', join(dir, 'airlock.yaml'), '--rerun', '--json'], {
+          reject: false,
+          env: { AIRLOCK_SIGNING_KEY: keyPath },
+        }),
+      ),
+    );
+    for (const r of runs) {
+      expect(r.exitCode, r.stderr.slice(-2000)).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'result', verdict: 'passed', verified: { verified: true } });
+    }
+  });
+
+  it('gc removes the unsealed bundle folder of a dead run, not a live one’s', async () => {
+    const ledger = sb.workspace.ledger;
+    ledger.startRun({ id: 'partial-live', specName: 's', specDigest: sha256Digest('spec') });
+    const proofs = join(sb.dir, 'proofs');
+    await mkdir(join(proofs, '.partial-dead.partial'), { recursive: true });
+    await mkdir(join(proofs, '.partial-live.partial'), { recursive: true });
+    try {
+      const r = await execa('node', [join(REPO, 'bin/airlock'), 'gc', '--root', sb.dir, '--json'], { reject: false });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).partialBundles).toEqual(['partial-dead']);
+      expect((await readdir(proofs)).filter((n) => n.endsWith('.partial'))).toEqual(['.partial-live.partial']);
+    } finally {
+      ledger.finishRun('partial-live', { status: 'passed', exitCode: 0 });
+      await rm(join(proofs, '.partial-live.partial'), { recursive: true, force: true });
+    }
   });
 });

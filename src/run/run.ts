@@ -374,7 +374,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
     }
     const key = contextKey(image);
     if (!contexts.has(key)) {
-      const tarPath = join(cas.tmpDir, `context-${state.runId}-${contexts.size}.tar`);
+      const tarPath = cas.tempPath(`context-${state.runId}-${contexts.size}.tar`);
       const tar = await writeContextTar(image.contextDir, tarPath, { dockerfile: image.dockerfilePath, extra, exclude: [opts.workspace.artifactsDir, opts.workspace.proofsDir] });
       const ref = await cas.putFile(tarPath);
       await rm(tarPath, { force: true });

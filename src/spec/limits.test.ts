@@ -24,6 +24,10 @@ describe('policy limits are ranges, checked at load with positions', () => {
     ['pids: 99999999', 'policy.pids', /must be at most 4194304/],
     ['memory: 1m', 'policy.memory', /must be at least 6m/i],
     ['memory: 4t', 'policy.memory', /must be at most/],
+    // the engine refuses these at create time: refused at load instead, with a position
+    ['user: "4294967296"', 'policy.user', /a uid or gid is at most 4294967294/],
+    ['user: "1000:4294967295"', 'policy.user', /a uid or gid is at most 4294967294/],
+    ['user: 4294967296', 'policy.user', /expected a user|at most 4294967294/],
   ])('%s', (line, path, message) => {
     const found = issuesOf(spec(line));
     expect(found).toEqual([expect.objectContaining({ path, line: 7 })]);

@@ -13,6 +13,8 @@ import { LOOSENABLE_KEYS } from './policy.js';
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/;
+/** The largest uid/gid Linux accepts ((uid_t)-1 means "no change"): the engine refuses more, so the spec does. */
+const MAX_ID = 4294967294;
 /** Docker refuses a memory limit below 6 MiB. */
 const MIN_MEMORY = 6 * 1024 ** 2;
 /** More than this is a typo, not a policy (and some engines overflow on it). */
@@ -158,9 +160,17 @@ export const policyLayerSchema = z
           'Writable tmpfs mounts (replaces the inherited list). Default: ["/tmp", "/out"]; a path not in the default is a loosening.',
       }),
     user: z
-      .union([string('a user').regex(USER_RE, { error: on('invalid_format', (i) => `expected "user", "uid" or "uid:gid", got ${show(i.input)}`) }), z.int().min(0)], {
-        error: on('invalid_union', (i) => `expected a user like "65534:65534", got ${kindOf(i.input)}`),
-      })
+      .union(
+        [
+          string('a user')
+            .regex(USER_RE, { error: on('invalid_format', (i) => `expected "user", "uid" or "uid:gid", got ${show(i.input)}`) })
+            .refine((u) => u.split(':').every((part) => !/^\d+$/.test(part) || Number(part) <= MAX_ID), { error: `a uid or gid is at most ${MAX_ID}` }),
+          z.int().min(0).max(MAX_ID, { error: `a uid is at most ${MAX_ID}` }),
+        ],
+        {
+          error: on('invalid_union', (i) => `expected a user like "65534:65534", got ${kindOf(i.input)}`),
+        },
+      )
       .transform((u) => String(u))
       .optional()
       .meta({ description: 'User the steps run as: "user", "uid" or "uid:gid". Default: "65534:65534"; root (uid 0) is a loosening.' }),

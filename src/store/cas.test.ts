@@ -215,12 +215,14 @@ describe('crash safety', () => {
     expect(await tmpFiles()).toEqual([]);
   });
 
-  it('cleanTemp leaves a live process’s temp files alone', async () => {
+  it('cleanTemp leaves a live process’s temp files alone (any name it gives them), and removes the rest', async () => {
     const mine = join(cas.tmpDir, `${process.pid}.abcd.tmp`);
+    // what a run builds in tmp/ (a context tar), named through tempPath
+    const context = cas.tempPath('context-run1-0.tar');
+    const dead = join(cas.tmpDir, `${2 ** 22 + 7}.context-run0-0.tar`);
     const stray = join(cas.tmpDir, 'garbage');
-    await fs.writeFile(mine, 'in flight');
-    await fs.writeFile(stray, 'x');
-    expect(await cas.cleanTemp()).toBe(1);
-    expect(await tmpFiles()).toEqual([`${process.pid}.abcd.tmp`]);
+    for (const p of [mine, context, dead, stray]) await fs.writeFile(p, 'x');
+    expect(await cas.cleanTemp()).toBe(2);
+    expect((await tmpFiles()).sort()).toEqual([`${process.pid}.abcd.tmp`, `${process.pid}.context-run1-0.tar`]);
   });
 });

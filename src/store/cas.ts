@@ -46,7 +46,8 @@ export interface VerifyProgress {
 
 const HEX_RE = /^[0-9a-f]{64}$/;
 /** Temp files are `<pid>.<random>.tmp`, so `cleanTemp` can tell a live writer's file from a crashed one's. */
-const TEMP_RE = /^(\d+)\.[0-9a-f]+\.tmp$/;
+/** Every temp file is named `<owner pid>.<rest>` (see tempPath): cleanTemp spares the files of live processes. */
+const TEMP_RE = /^(\d+)\./;
 /** `readBytes` is for manifests, logs and the like; anything bigger should be streamed. */
 const READ_BYTES_LIMIT = 64 * 1024 * 1024;
 
@@ -94,7 +95,7 @@ export class Cas {
   /** Stores bytes, a string (UTF-8) or a stream (never buffered whole). Idempotent. */
   async put(src: Readable | Uint8Array | string, options: PutOptions = {}): Promise<BlobRef> {
     const { signal, expectedDigest, maxBytes } = options;
-    const tmp = join(this.tmpDir, `${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    const tmp = this.tempPath(`${randomBytes(8).toString('hex')}.tmp`);
     const hash = createHash('sha256');
     let size = 0;
     let fh: fs.FileHandle | undefined;
@@ -257,6 +258,15 @@ export class Cas {
    * Files of live processes, this one included, are left alone so concurrent puts survive.
    * Returns how many files were removed.
    */
+  /**
+   * A path in tmp/ owned by this process (same filesystem as the blobs, so a rename into
+   * place is atomic): `cleanTemp`, run by every opening of the workspace, leaves it alone
+   * while this process lives, whatever another run in the same project does.
+   */
+  tempPath(name: string): string {
+    return join(this.tmpDir, `${process.pid}.${name}`);
+  }
+
   async cleanTemp(): Promise<number> {
     let names: string[];
     try {

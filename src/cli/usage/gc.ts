@@ -13,7 +13,8 @@ controller renews its lease (every 15 s; dead after 60 s unrenewed, or at once
 when its process on this host is gone): runs whose lease died are marked
 interrupted and their containers, networks and volumes removed. Another
 workspace's resources, on a shared or remote engine another machine's, stay.
-Temp files a crashed run left in artifacts/tmp/ are deleted.
+Temp files a dead process left in artifacts/tmp/ and the unsealed bundle folders
+(proofs/.<run>.partial) of runs that are not live are deleted.
 
   --all            also remove this workspace's live runs' resources
 ${ROOT_FLAG_HELP}`,
