@@ -2,8 +2,9 @@ import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { builtinBases, BUSYBOX_REF } from '../src/base/catalog.js';
+import { debDigest, ensureDebs } from '../src/base/debs.js';
 import { ensureBases } from '../src/base/ensure.js';
 import { BASE_LOCK_FILE, readBaseLock } from '../src/base/lock.js';
 import { connectEngine } from '../src/engine/client.js';
@@ -36,6 +37,16 @@ async function workspaceWith(digests: string[]): Promise<string> {
 const NO_SHARED_CAS = { AIRLOCK_SHARED_CAS: '' };
 
 describe('base images built only from their locks', () => {
+  // Every locked file in this checkout's CAS, as `make setup` leaves it on a new machine (where the engine already
+  // holds every base, setup has nothing to build and fetches nothing): from the shared CAS, else the mirror.
+  beforeAll(async () => {
+    const lock = await readBaseLock(join(REPO, 'locks', BASE_LOCK_FILE));
+    const kernel = JSON.parse(await readFile(join(REPO, 'locks', KERNEL_LOCK_FILE), 'utf8'));
+    const debs = [...Object.values(lock.bases).flatMap((b) => b.packages), kernel.kernel.package];
+    const unique = [...new Map(debs.map((d) => [debDigest(d), d])).values()];
+    await ensureDebs(await repoCas(), unique, { lockFile: 'locks/' });
+  }, 900_000);
+
   it('are present and match the lock, so setup is fast when nothing changed', async () => {
     const results = await ensureBases(docker, { cas: await repoCas(), recipes: builtinBases() });
     expect(results.map((r) => r.outcome)).toEqual(['present', 'present', 'present']);
