@@ -130,6 +130,30 @@ describe('sealed cells', () => {
     expect(await leftovers(sb.docker, r.runId)).toBe(0);
   });
 
+  it('a step\'s processes end with it: what it leaves behind is killed, and a fork bomb does not outlive its timeout', async () => {
+    const dir = join(sb.dir, 'forkbomb');
+    await writeTree(dir, busyboxSpec('forkbomb', `  bomb:
+    image: box
+    steps:
+      - name: leave
+        run: ["sh", "-c", "sleep 7777 & echo started"]
+      - name: clean
+        run: ["sh", "-c", "if grep -qs '77[7]7' /proc/[0-9]*/cmdline; then echo leaked; exit 1; fi"]
+      - name: bomb
+        run: ["sh", "-c", "echo made > /out/before.txt; b(){ b | b & }; b; sleep 60"]
+        timeout: 3s
+    outputs: ["/out"]
+`));
+    const r = await runIn(sb, join(dir, 'airlock.yaml'));
+    expect(r.error).toBeUndefined();
+    expect(r.cells[0]!.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'timeout']);
+    // the cell could still fork after the bomb: its outputs were collected (by a tar run in the cell)
+    expect(r.cells[0]!.outputs.map((o) => o.name)).toContain('bomb/out/before.txt');
+    expect(r.verdict).toBe('failed');
+    await verifyBundle({ bundleDir: r.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
+    expect(await leftovers(sb.docker, r.runId)).toBe(0);
+  });
+
   it('a failing expectation fails the run with the diff shown', async () => {
     const dir = join(sb.dir, 'expect');
     await writeTree(dir, {

@@ -39,7 +39,27 @@ export interface ExecResult {
   durationMs: number;
 }
 
-/** A timed-out step is killed with SIGKILL by the in-cell `timeout`; its status is 128 + 9. */
+/**
+ * PID 1 of a cell: a shell that waits for its lifetime `sleep` and, while waiting, reaps
+ * every orphan reparented to it. A plain `sleep` as PID 1 never reaps: the processes a
+ * killed step leaves become zombies that hold the pids limit, and the next step cannot fork.
+ */
+const KEEPER = ['sh', '-c', 'sleep "$0" & wait'];
+
+/**
+ * How every step runs (`sh -c STEP_WRAPPER umask seconds argv...`): in its own session, so
+ * its process group is known, with a watcher (in a session of its own) that kills the
+ * whole group at the timeout; when the step ends — exit or timeout — whatever it left in
+ * its group is killed (a few passes, for a fork bomb still forking) and the watcher with
+ * it. A step's processes end with it. Only ash builtins and the helper are used: the
+ * image may have neither `setsid` nor `sleep`.
+ */
+const STEP_WRAPPER =
+  `[ -z "$0" ] || umask "$0" || exit 125; t=$1; shift; ${HELPER_MOUNT} setsid "$@" & p=$!; ` +
+  `${HELPER_MOUNT} setsid ${HELPER_MOUNT} sh -c '${HELPER_MOUNT} sleep "$0"; kill -9 -"$1"' "$t" "$p" & w=$!; ` +
+  'wait $p; s=$?; kill -9 -$w 2>/dev/null; for i in 1 2 3 4 5 6 7 8; do kill -9 -$p 2>/dev/null || break; done; exit $s';
+
+/** A step killed at its timeout (SIGKILL to its process group) has status 128 + 9. */
 const KILLED = 137;
 /** How long past a step's timeout the controller waits before killing the whole cell itself. */
 const BACKSTOP_MS = 5_000;
@@ -79,7 +99,7 @@ export class Sandbox {
     const container = await docker.createContainer({
       Image: options.image,
       Entrypoint: [HELPER_MOUNT],
-      Cmd: ['sleep', String(Math.ceil(options.lifetimeMs / 1000))],
+      Cmd: [...KEEPER, String(Math.ceil(options.lifetimeMs / 1000))],
       User,
       Env: envList({ ...options.env, ...variationEnv(v) }, v),
       // A fixed hostname by default: the engine's default is the container id, which differs every run.
@@ -112,11 +132,10 @@ export class Sandbox {
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
     const seconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
-    const umask = this.options.variation?.umask;
-    // A umask is process state: set it in a shell that then execs the step, argv untouched.
-    const prefix = umask ? [HELPER_MOUNT, 'sh', '-c', 'umask "$0" && exec "$@"', umask] : [];
+    // argv untouched, after the wrapper's own arguments: the umask (a repro variation, or '') and the timeout in seconds
+    const umask = this.options.variation?.umask ?? '';
     const exec = await this.container.exec({
-      Cmd: [...prefix, HELPER_MOUNT, 'timeout', '-s', 'KILL', String(seconds), ...argv],
+      Cmd: [HELPER_MOUNT, 'sh', '-c', STEP_WRAPPER, umask, String(seconds), ...argv],
       Env: envList({ ...(opts.env ?? {}), ...variationEnv(this.options.variation) }, this.options.variation),
       AttachStdin: false,
       AttachStdout: true,
