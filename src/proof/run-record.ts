@@ -91,13 +91,18 @@ export function runRecordFromEvents(runId: string, events: readonly TranscriptEv
   };
 }
 
-/** Reads a bundle's transcript and the run times of its statement (without verifying: callers verify first). */
-export async function readRunRecord(bundleDir: string): Promise<RunRecord> {
-  const events = parseTranscript(await readFile(join(bundleDir, BUNDLE_FILES.transcript), 'utf8'));
-  const statement = JSON.parse(await readFile(join(bundleDir, BUNDLE_FILES.statement), 'utf8')) as {
+/** A bundle's record from the bytes of its transcript and statement (read by the caller, bounded; verified first). */
+export function runRecordFromBundle(bundleDir: string, transcript: Buffer | string, statementBytes: Buffer | string): RunRecord {
+  const events = parseTranscript(transcript.toString());
+  const statement = JSON.parse(statementBytes.toString()) as {
     predicate?: { runDetails?: { metadata?: { invocationId?: string; startedOn?: string; finishedOn?: string } } };
   };
   const meta = statement.predicate?.runDetails?.metadata;
   const runId = meta?.invocationId ?? bundleDir;
   return runRecordFromEvents(runId, events, meta?.startedOn && meta.finishedOn ? { startedOn: meta.startedOn, finishedOn: meta.finishedOn } : undefined);
+}
+
+/** Reads a bundle this process just sealed (a foreign bundle goes through verify's bounded reader instead). */
+export async function readRunRecord(bundleDir: string): Promise<RunRecord> {
+  return runRecordFromBundle(bundleDir, await readFile(join(bundleDir, BUNDLE_FILES.transcript)), await readFile(join(bundleDir, BUNDLE_FILES.statement)));
 }

@@ -1,15 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { PublicKey } from '../proof/keys.js';
-import { BUNDLE_FILES } from '../proof/manifest.js';
 import type { Statement } from '../proof/statement.js';
 import { parseTranscript, type TranscriptEvent } from '../proof/transcript.js';
 import { type EventData, eventsOf } from '../proof/transcript-events.js';
 import { rootsReader, type BlobReader } from '../proof/blob-reader.js';
-import { readRunRecord, type RunRecord } from '../proof/run-record.js';
+import { runRecordFromBundle, type RunRecord } from '../proof/run-record.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { blobRoots } from '../verify/blobs.js';
+import { readBundleFiles } from '../verify/files.js';
 import { verifyBundle, type VerifyReport } from '../verify/index.js';
 
 /** What a run's `inputs` event recorded: every byte that can change its result, by digest. */
@@ -44,18 +43,20 @@ export async function openVerifiedBundle(bundleDir: string, trustedKeys: readonl
     if (!isAirlockError(e)) throw e;
     throw new AirlockError(e.code, `refusing to replay ${bundleDir}: it does not verify: ${e.message}`, { cause: e, details: { ...e.details, bundleDir: dir } });
   }
-  const events = parseTranscript(await readFile(join(dir, BUNDLE_FILES.transcript), 'utf8'));
-  const statement = JSON.parse(await readFile(join(dir, BUNDLE_FILES.statement), 'utf8')) as Statement;
+  // read again as verify reads (regular files, bounded): what replay uses is what verified
+  const files = await readBundleFiles(dir);
+  const events = parseTranscript(files.transcript.toString('utf8'));
+  const statement = JSON.parse(files.statement.toString('utf8')) as Statement;
   const roots = await blobRoots(dir, blobDirs.map((d) => resolve(d)));
   return {
     bundleDir: dir,
     runId: verification.runId,
     verification,
-    envelopeDigest: sha256Digest(await readFile(join(dir, BUNDLE_FILES.envelope))),
+    envelopeDigest: sha256Digest(files.envelope),
     statement,
     events,
     inputs: recordedInputs(events, dir),
-    record: await readRunRecord(dir),
+    record: runRecordFromBundle(dir, files.transcript, files.statement),
     blobs: rootsReader(roots),
     roots,
   };

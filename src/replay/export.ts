@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { BUNDLE_FILES, ManifestSchema } from '../proof/manifest.js';
 import { Cas } from '../store/cas.js';
 import { blobPath } from '../store/layout.js';
 import { blobRoots } from '../verify/blobs.js';
+import { readBundleFiles } from '../verify/files.js';
 
 export interface ExportResult {
   outDir: string;
@@ -27,7 +28,8 @@ export async function exportBundle(opts: { bundleDir: string; outDir: string; bl
   const outDir = resolve(opts.outDir);
   const existing = await readdir(outDir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
   if (existing !== undefined && existing.length > 0) throw new AirlockError('USAGE', `${opts.outDir} exists and is not empty: export writes a new directory`);
-  const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(src, BUNDLE_FILES.manifest), 'utf8')));
+  // read as verify reads it: a regular file, bounded
+  const manifest = ManifestSchema.parse(JSON.parse((await readBundleFiles(src)).manifest.toString('utf8')));
   const roots = await blobRoots(src, opts.blobDirs.map((d) => resolve(d)));
 
   const partial = join(dirname(outDir), `.${basename(outDir)}.${process.pid}.partial`);
