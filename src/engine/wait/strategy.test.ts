@@ -59,4 +59,23 @@ describe('bounded', () => {
   it('rejects at once with an already aborted signal', async () => {
     await expect(bounded(never(), { deadline: Date.now() + 60_000, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'INTERRUPTED' });
   });
+
+  it('handles the late failure of work it gave up on (an engine call that fails after the abort is not an unhandled rejection)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const late = new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('removal in progress'), { statusCode: 409 })), 5));
+      await expect(bounded(late, { deadline: Date.now() + 60_000, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+      const ac = new AbortController();
+      const later = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('gone')), 5));
+      const pending = bounded(later, { deadline: Date.now() + 60_000, signal: ac.signal });
+      ac.abort();
+      await expect(pending).rejects.toMatchObject({ code: 'INTERRUPTED' });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

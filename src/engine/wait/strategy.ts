@@ -83,8 +83,9 @@ export function bounded<T>(work: Promise<T>, ctx: WaitContext, onGiveUp?: () => 
     };
     const onAbort = () => giveUp(interrupted());
     const timer = setTimeout(() => giveUp(new DeadlineReached()), Math.max(0, deadline - Date.now()));
-    if (ctx.signal?.aborted) return onAbort();
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    // Handlers go on `work` before anything else: once given up, its late
+    // rejection (say a 409 from a container being removed) must not surface
+    // as an unhandled rejection.
     work.then(
       (value) => {
         done();
@@ -95,6 +96,8 @@ export function bounded<T>(work: Promise<T>, ctx: WaitContext, onGiveUp?: () => 
         reject(error);
       },
     );
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
