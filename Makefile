@@ -22,9 +22,10 @@ test-unit:
 test-integration: setup
 	npx --no-install vitest run --project integration
 
-bench: setup      ## CLI start-up and per-cell cost, each as a ratio against its baseline measured in the same run
+bench: setup      ## CLI start-up, per-cell cost and repro attribution, each as a ratio against its baseline measured in the same run
 	@bash bench/startup.sh
 	@bash bench/cell-overhead.sh
+	@bash bench/repro-attribution.sh
 
 gc:
 	@$(NODE) bin/airlock gc

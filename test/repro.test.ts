@@ -35,14 +35,25 @@ async function checkBundle(r: ReproResult): Promise<void> {
   expect(verified.runId).toBe(r.reproId);
   const events = parseTranscript(await readFile(join(r.bundleDir, 'transcript.jsonl'), 'utf8'));
   expect(new Set(events.map((e) => e.phase))).toEqual(new Set(['repro']));
-  expect(events.map((e) => e.data.kind)).toEqual(['spec', 'variations', 'run', 'run', 'comparison', 'verdict']);
+  const experiments = r.attribution?.experiments ?? [];
+  expect(events.map((e) => e.data.kind)).toEqual([
+    'spec',
+    'variations',
+    'run',
+    'run',
+    ...experiments.map(() => 'experiment'),
+    'comparison',
+    ...(r.attribution ? ['attribution'] : []),
+    'verdict',
+  ]);
   const statement = JSON.parse(await readFile(join(r.bundleDir, 'statement.json'), 'utf8'));
   expect(statement.subject.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['repro/report.txt', 'repro/report.json']));
   const verdict = statement.predicate.runDetails.byproducts.find((b: { name: string }) => b.name === 'repro/verdict');
   expect(verdict.annotations['dev.airlock.verdict']).toBe(r.reproducible ? 'reproducible' : 'not-reproducible');
   expect(statement.predicate.buildDefinition.externalParameters.spec.digest).toMatch(/^sha256:/);
-  // every run it compared is a resolved dependency, pinned by its envelope's digest
-  expect(statement.predicate.buildDefinition.resolvedDependencies.filter((d: { name: string }) => d.name.startsWith('run:'))).toHaveLength(2);
+  // every run it compared and every experiment is a resolved dependency, pinned by its envelope's digest
+  expect(statement.predicate.buildDefinition.resolvedDependencies.filter((d: { name: string }) => d.name.startsWith('run:'))).toHaveLength(2 + experiments.length);
+  for (const x of experiments) expect(await leftovers(sb.docker, x.runId)).toBe(0);
   expect(await leftovers(sb.docker, r.reproId)).toBe(0);
 }
 
@@ -121,6 +132,19 @@ describe('airlock repro on the real engine', () => {
     expect(r.verdicts.outputs['bad/out/stable.txt']).toBe('reproducible');
     expect(r.verdicts.images).toEqual({ 'app@44136fa355b3': 'reproducible' });
     expect(r.report.text).toMatch(/likely cause: locale-sort/);
+    // attribution by experiment: control + one run per varied dimension (time is the control's own), at most dimensions on + 1
+    const on = r.variations.filter((d) => d.status === 'on');
+    expect(r.attribution!.experiments.map((x) => x.label)).toEqual(['control', ...on.map((d) => d.dimension).filter((d) => d !== 'time')]);
+    expect(r.attribution!.experiments.length).toBeLessThanOrEqual(on.length + 1);
+    const proven = Object.fromEntries(r.attribution!.paths.map((p) => [p.path, p.causes.map((c) => [c.cause, c.variation])]));
+    expect(proven).toEqual({
+      'bad/out/build-date.txt': [['timestamp', null]],
+      'bad/out/build-host.txt': [['hostname', 'hostname']],
+      'bad/out/build-id.txt': [['random', null]],
+      'bad/out/sources.txt': [['locale-sort', 'locale']],
+    });
+    expect(r.attribution!.paths.every((p) => p.causes.every((c) => c.proven && c.hint !== undefined))).toBe(true);
+    expect(r.report.text).toMatch(/attribution \(\d+ experiment runs against run 1/);
     await checkBundle(r);
   });
 

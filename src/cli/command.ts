@@ -20,6 +20,12 @@ export const SPEC_OPTIONS = { file: { type: 'string', short: 'f' }, spec: { type
 /** Help lines of the spec and workspace flags, shared by every usage text that lists them. */
 export const SPEC_FLAG_HELP = `  -f, --file FILE  the spec (default: AIRLOCK_FILE, else airlock.yaml or airlock.yml in this
                    folder or the nearest one above it); --spec FILE is the same`;
+/** What every command that seals a bundle says about trusting its signing key (README "Keys and trust"). */
+export const TRUST_HELP = `The first bundle sealed in a project whose locks/keys/ holds no key makes the signing
+key trusted: its public key is written to locks/keys/<keyid>.pub.pem (said on stderr and
+in the result's \`trust\`). A project that trusts other keys gets nothing added: the bundle
+is sealed, fails verification with KEY_UNTRUSTED and the command exits 7 (add the key
+with \`airlock keygen --if-missing\`).`;
 export const ROOT_FLAG_HELP = `  --root DIR       workspace holding artifacts/, proofs/, locks/ (default: AIRLOCK_ROOT, else the
                    spec's folder, else the current directory)`;
 

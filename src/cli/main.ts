@@ -6,7 +6,7 @@ import { COMMANDS, findCommand } from './registry.js';
 
 const EXIT_TABLE = `exit codes:
   0 ok · 1 an expectation failed, not reproducible, replay differs · 2 usage · 3 engine / base images · 4 spec missing or invalid
-  5 build failed · 6 policy not applied / unsafe archive · 7 bundle not verified
+  5 build failed · 6 policy not applied / unsafe archive · 7 bundle not verified (or signed by an untrusted key)
   8 store corrupt · 9 signing key missing or invalid · 10 internal error
   11 input fetch failed or not pinned · 130 interrupted`;
 

@@ -1,13 +1,15 @@
 import { connectEngine, engineInfo } from '../engine/client.js';
-import { EXIT, isAirlockError, toAirlockError, type ExitCode } from '../errors.js';
-import { loadSigningKey, loadTrustedKeys } from '../proof/keys.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import { loadSigningKey } from '../proof/keys.js';
+import type { TrustOutcome } from '../proof/trust.js';
 import { reportRun, writeReports, type BundleCheck } from '../run/reports.js';
 import type { Reporter } from '../run/reporter.js';
 import { runSpec, type RunResult } from '../run/run.js';
 import { openWorkspace } from '../run/workspace.js';
 import { loadSpec } from '../spec/load.js';
-import { verifyBundle, type VerifyReport } from '../verify/index.js';
+import type { VerifyReport } from '../verify/index.js';
 import { withInterrupts } from './interrupts.js';
+import { notVerifiedReason, trustAndVerify } from './sealed-check.js';
 
 export interface FlowOptions {
   spec: string;
@@ -28,14 +30,17 @@ export interface FlowResult {
   result: RunResult;
   verification: VerifyReport | undefined;
   check: BundleCheck;
+  /** whether the project trusted the signing key, or does now (trust on first use) */
+  trust: TrustOutcome;
   /** the exit code of the bundle's own verification: 0, or that of its error (7, or 10 when verify itself broke) */
   verifyExitCode: ExitCode;
   reports: { junit: string; html: string };
 }
 
 /**
- * What `run`, `smoke` and `matrix` share: load the spec, run it sealed, verify
- * the bundle it sealed with the workspace's trusted keys, and write the JUnit
+ * What `run`, `smoke` and `matrix` share: load the spec, run it sealed, trust the
+ * signing key if this is the project's first (sealed-check.ts), verify the bundle
+ * with the workspace's trusted keys, and write the JUnit
  * and HTML reports next to it (showing that verification).
  */
 export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
@@ -63,23 +68,12 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
       }),
     );
-    let verification: VerifyReport | undefined;
-    let check: BundleCheck;
-    let verifyExitCode: ExitCode = EXIT.OK;
-    try {
-      verification = await verifyBundle({ bundleDir: result.bundleDir, trustedKeys: await loadTrustedKeys(workspace.locksDir), blobDirs: [workspace.artifactsDir] });
-      check = { verified: true, keyid: verification.keyid };
-    } catch (e) {
-      if (!isAirlockError(e)) throw e;
-      const err = toAirlockError(e);
-      check = { verified: false, problem: `[${err.code}] ${err.message}` };
-      verifyExitCode = err.exitCode;
-    }
-    opts.reporter.event({ type: 'verified', ok: check.verified, ...(check.problem ? { problem: check.problem } : {}) });
+    // trust on first use, then the same verification `airlock verify` would do here
+    const { trust, check, verification, exitCode: verifyExitCode } = await trustAndVerify({ bundleDir: result.bundleDir, key, workspace, reporter: opts.reporter });
     const axes = loaded.spec.matrix ? Object.keys(loaded.spec.matrix.axes) : [];
     const reports = await writeReports(await reportRun(result, loaded.spec.name, axes, workspace.cas, check), workspace.cas);
     opts.reporter.event({ type: 'reports', ...reports });
-    return { result, verification, check, verifyExitCode, reports };
+    return { result, verification, check, trust, verifyExitCode, reports };
   } finally {
     workspace.close();
   }
@@ -94,16 +88,20 @@ export function flowExitCode(flow: FlowResult): ExitCode {
 }
 
 export function flowJson(flow: FlowResult) {
-  const { result: r, check, reports } = flow;
+  const { result: r, check, trust, reports } = flow;
+  // the code behind a nonzero exit that is the verification's, as the text's last line names it
+  const verifyDecides = r.exitCode === EXIT.OK && flow.verifyExitCode !== EXIT.OK;
   return {
     runId: r.runId,
     bundleDir: r.bundleDir,
     verdict: r.verdict,
     exitCode: flowExitCode(flow),
+    ...(verifyDecides && check.code ? { code: check.code } : {}),
     durationMs: r.durationMs,
     images: r.images,
     cells: r.cells,
     verified: check,
+    trust,
     reports,
     ...(r.error ? { error: r.error.toJSON() } : {}),
   };
@@ -118,6 +116,6 @@ export function flowSummary({ result: r, check, reports }: FlowResult): string[]
     `report: ${reports.html}`,
     check.verified ? `verified: signed by ${check.keyid}` : `NOT verified: ${check.problem}`,
     ...(r.error ? [`error [${r.error.code}]: ${r.error.message}`] : []),
-    r.verdict === 'passed' && check.verified ? 'PASS' : `FAIL (${r.verdict}${check.verified ? '' : ', bundle not verified'})`,
+    r.verdict === 'passed' && check.verified ? 'PASS' : `FAIL (${r.verdict}${check.verified ? '' : `, ${notVerifiedReason(check)}`})`,
   ];
 }

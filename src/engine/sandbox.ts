@@ -47,6 +47,19 @@ export interface ExecResult {
 const KEEPER = ['sh', '-c', 'sleep "$0" & wait'];
 
 /**
+ * The step gets its environment in the order the engine passed it (the spec's
+ * order, or reversed by the env-order variation): a shell hands its children
+ * the variables in its own hash order, so the wrapper reads its environment as
+ * passed (/proc/$$/environ) and starts the step through `env -i` with that list
+ * (appended after the argv, then the argv rotated behind it). A program name
+ * holding `=` would read as an assignment to env, so such a step keeps the
+ * shell's order.
+ */
+const ORDERED_ENV =
+  'case $1 in *=*) ;; *) n=$#; while IFS= read -r -d "" v; do set -- "$@" "$v"; done < /proc/$$/environ; ' +
+  `while [ $n -gt 0 ]; do set -- "$@" "$1"; shift; n=$((n-1)); done; set -- ${HELPER_MOUNT} env -i "$@";; esac;`;
+
+/**
  * How every step runs (`sh -c STEP_WRAPPER umask seconds argv...`): in its own session, so
  * its process group is known, with a watcher (in a session of its own) that kills the
  * whole group at the timeout; when the step ends — exit or timeout — whatever it left in
@@ -55,7 +68,7 @@ const KEEPER = ['sh', '-c', 'sleep "$0" & wait'];
  * image may have neither `setsid` nor `sleep`.
  */
 const STEP_WRAPPER =
-  `[ -z "$0" ] || umask "$0" || exit 125; t=$1; shift; ${HELPER_MOUNT} setsid "$@" & p=$!; ` +
+  `[ -z "$0" ] || umask "$0" || exit 125; t=$1; shift; ${ORDERED_ENV} ${HELPER_MOUNT} setsid "$@" & p=$!; ` +
   `${HELPER_MOUNT} setsid ${HELPER_MOUNT} sh -c '${HELPER_MOUNT} sleep "$0"; kill -9 -"$1"' "$t" "$p" & w=$!; ` +
   'wait $p; s=$?; kill -9 -$w 2>/dev/null; for i in 1 2 3 4 5 6 7 8; do kill -9 -$p 2>/dev/null || break; done; exit $s';
 

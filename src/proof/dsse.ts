@@ -112,8 +112,8 @@ export function verifyEnvelope(env: Envelope, trusted: readonly PublicKey[]): { 
   throw new AirlockError(
     'KEY_UNTRUSTED',
     trusted.length === 0
-      ? 'no trusted keys to verify with (locks/keys/*.pub.pem)'
-      : `signed by ${named.join(', ')}, none of which is a trusted key`,
+      ? `signed by ${named.join(', ')}, but there are no trusted keys to verify with (locks/keys/*.pub.pem, or --key PEM)`
+      : `signed by ${named.join(', ')}, which no trusted key matches (locks/keys/*.pub.pem, or --key PEM)`,
     { details: { keyids: named, trusted: trusted.map((k) => k.keyid) } },
   );
 }

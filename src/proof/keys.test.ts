@@ -17,8 +17,11 @@ import {
   publicKeyFromPem,
   publicKeyToPem,
   signingKeyFromPem,
+  publicKeyPath,
   signingKeyToPem,
+  trustedKeyIds,
   writeKeyPair,
+  writePublicKey,
 } from './keys.js';
 
 const DATA = Buffer.from('some bytes to sign');
@@ -171,5 +174,23 @@ describe('key files', () => {
     await expect(loadTrustedKeyFile(join(keysDir, `${key.keyid}.pub.pem`))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID', exitCode: 7 });
     await expect(loadTrustedKeyFile(join(dir, 'no-such.pem'))).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID' });
     await expect(loadTrustedKeyFile('/dev/zero')).rejects.toMatchObject({ code: 'TRUSTED_KEY_INVALID' });
+  });
+});
+
+describe('writePublicKey: the one writer of locks/keys/', () => {
+  it('writes <keyid>.pub.pem, and leaves a file already holding those bytes untouched', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-pub-'));
+    const locksDir = join(dir, 'locks');
+    const key = generateSigningKey();
+    const first = await writePublicKey(key, locksDir);
+    expect(first).toEqual({ path: publicKeyPath(locksDir, key.keyid), written: true });
+    expect(await readFile(first.path, 'utf8')).toBe(publicKeyToPem(key));
+    const before = (await stat(first.path)).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await writePublicKey(key, locksDir)).toEqual({ path: first.path, written: false });
+    expect((await stat(first.path)).mtimeMs).toBe(before);
+    expect(await trustedKeyIds(locksDir)).toEqual([key.keyid]);
+    expect(await trustedKeyIds(join(dir, 'nowhere'))).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -161,12 +161,48 @@ export async function writeKeyPair(key: SigningKey, options: WriteKeyPairOptions
   }
   await mkdir(dirname(privatePath), { recursive: true, mode: 0o700 });
   await writeFileAtomic(privatePath, signingKeyToPem(key), 0o600);
-
-  const keysDir = join(locksDir, 'keys');
-  await mkdir(keysDir, { recursive: true });
-  const publicPath = join(keysDir, `${key.keyid}${PUBLIC_SUFFIX}`);
-  await writeFileAtomic(publicPath, publicKeyToPem(key), 0o644);
+  const { path: publicPath } = await writePublicKey(key, locksDir);
   return { keyid: key.keyid, privatePath, publicPath };
+}
+
+/** Where a project trusts `keyid`: `<locksDir>/keys/<keyid>.pub.pem`. */
+export function publicKeyPath(locksDir: string, keyid: string): string {
+  return join(resolve(locksDir), 'keys', `${keyid}${PUBLIC_SUFFIX}`);
+}
+
+/**
+ * The one writer of trust material: the public key into `<locksDir>/keys/<keyid>.pub.pem`
+ * (keygen, keygen --if-missing, and trust on first use all come here). A file already
+ * holding exactly these bytes is left alone (`written: false`), so a committed key is
+ * never rewritten, not even with the same content.
+ */
+export async function writePublicKey(key: PublicKey, locksDir: string): Promise<{ path: string; written: boolean }> {
+  const path = publicKeyPath(locksDir, key.keyid);
+  const pem = publicKeyToPem(key);
+  const current = await readFile(path, 'utf8').catch(() => undefined);
+  if (current === pem) return { path, written: false };
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, pem, 0o644);
+  return { path, written: true };
+}
+
+/**
+ * The key ids a project's `<locksDir>/keys/` names (`<keyid>.pub.pem`), sorted, without
+ * reading the files: what the project has chosen to trust, whether or not each file holds a
+ * valid key ({@link loadTrustedKeys} checks that).
+ */
+export async function trustedKeyIds(locksDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(locksDir, 'keys'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names
+    .filter((n) => n.endsWith(PUBLIC_SUFFIX))
+    .sort()
+    .map((n) => basename(n, PUBLIC_SUFFIX));
 }
 
 /**
@@ -174,19 +210,11 @@ export async function writeKeyPair(key: SigningKey, options: WriteKeyPairOptions
  * not the id of the key it holds is refused: trust material must say what it is.
  */
 export async function loadTrustedKeys(locksDir: string): Promise<PublicKey[]> {
-  const keysDir = join(locksDir, 'keys');
-  let names: string[];
-  try {
-    names = await readdir(keysDir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
   const keys: PublicKey[] = [];
-  for (const name of names.filter((n) => n.endsWith(PUBLIC_SUFFIX)).sort()) {
-    const path = join(keysDir, name);
+  for (const named of await trustedKeyIds(locksDir)) {
+    const path = join(locksDir, 'keys', `${named}${PUBLIC_SUFFIX}`);
     const key = await loadTrustedKeyFile(path);
-    if (basename(name, PUBLIC_SUFFIX) !== key.keyid) {
+    if (named !== key.keyid) {
       throw new AirlockError('TRUSTED_KEY_INVALID', `${path} holds key ${key.keyid}, not the key its name says`, {
         details: { path, keyid: key.keyid },
       });

@@ -18,6 +18,8 @@ export interface ImageRecord {
   rootfsDigest: Digest;
   /** the rootfs listing (JSON Lines) */
   listing?: BlobRef;
+  /** the key its build was cached under (absent when the build event did not record one) */
+  buildKey?: string;
 }
 
 export interface StepRecord {
@@ -49,6 +51,8 @@ export interface RunRecord {
   variation?: Variation;
   /** the user each cell's container ran as, by cell */
   users: Record<string, string>;
+  /** the CPUs of the host that ran it, as its environment event recorded */
+  hostCpus?: number;
 }
 
 /** A run as its transcript recorded it; `meta` gives start and end (the statement's, else the first and last events'). */
@@ -57,11 +61,18 @@ export function runRecordFromEvents(runId: string, events: readonly TranscriptEv
   const cells = new Map<string, CellRecord>();
   const users: Record<string, string> = {};
   let variation: Variation | undefined;
+  let hostCpus: number | undefined;
+  const buildKeys = new Map<string, string>();
   for (const e of events.map(parseEvent)) {
-    if (e.phase === 'environment' && e.data.variation) variation = e.data.variation;
+    if (e.phase === 'environment') {
+      hostCpus = e.data.host.cpus;
+      if (e.data.variation) variation = e.data.variation;
+    }
+    if (e.phase === 'build' && 'buildKey' in e.data && e.data.buildKey !== undefined) buildKeys.set(e.data.variant, e.data.buildKey);
     if (e.phase === 'image') {
       const d = e.data;
-      images.push({ key: d.variant, name: d.image, imageId: d.imageId, rootfsDigest: d.rootfsDigest, listing: d.listing });
+      const buildKey = buildKeys.get(d.variant);
+      images.push({ key: d.variant, name: d.image, imageId: d.imageId, rootfsDigest: d.rootfsDigest, listing: d.listing, ...(buildKey !== undefined ? { buildKey } : {}) });
     }
     if (e.phase === 'container') users[e.data.env] = e.data.variation?.user ?? e.data.user;
     if (e.phase === 'cell') {
@@ -88,6 +99,7 @@ export function runRecordFromEvents(runId: string, events: readonly TranscriptEv
     cells: [...cells.values()],
     ...(variation ? { variation } : {}),
     users,
+    ...(hostCpus !== undefined ? { hostCpus } : {}),
   };
 }
 

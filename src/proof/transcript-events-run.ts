@@ -103,6 +103,22 @@ export const ReproEventSchema = z.discriminatedUnion('kind', [
     images: z.array(z.object({ key: z.string(), imageId: z.string(), rootfsDigest: DigestSchema, listing: BlobRefSchema.optional() })),
   }),
   z.object({
+    kind: z.literal('experiment'),
+    index: z.int().positive(),
+    /** 'control' (nothing varied) or the one dimension varied */
+    label: z.string(),
+    runId: z.string(),
+    verdict: z.string(),
+    variation: VariationSchema.nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    envelope: BlobRefSchema,
+    manifest: BlobRefSchema,
+    differing: z.int().nonnegative(),
+  }),
+  // each differing path with its causes as the experiments proved them (repro/attribution.ts); read back only by people
+  z.object({ kind: z.literal('attribution'), paths: z.array(z.unknown()) }),
+  z.object({
     kind: z.literal('comparison'),
     runs: z.tuple([z.int(), z.int()]),
     reproducible: z.boolean(),

@@ -2,12 +2,12 @@ import { diffArrays } from 'diff';
 
 import { classifyOrder } from './order.js';
 import { epochInWindows, findTimestamps, inWindows, isoSeconds, type Window } from './timestamps.js';
-import type { CauseKind, DiffContext, LikelyCause, RunFacts } from './types.js';
+import { CAUSE_RANK, type CauseKind, type DiffContext, type LikelyCause, type RunFacts } from './types.js';
 
 /**
  * Likely causes, found from evidence in the differing bytes. Every detector looks at
  * "regions": what side a has where side b has something else (changed lines of text, or
- * the printable strings around differing bytes). The first cause in PRIORITY wins; the
+ * the printable strings around differing bytes). The strongest cause (CAUSE_RANK) wins; the
  * others found are mentioned after it, since one line often carries several.
  */
 
@@ -18,7 +18,6 @@ export interface Region {
   b: string;
 }
 
-const PRIORITY: CauseKind[] = ['timestamp', 'build-path', 'hostname', 'username', 'random'];
 const MAX_REGIONS = 50;
 const SNIPPET = 72;
 /** Aligning lines is quadratic at worst; past this, only the first differing line is examined. */
@@ -56,6 +55,10 @@ export function orderCause(a: readonly string[], b: readonly string[], noun: 'li
   if (verdict.kind === 'same-order' || verdict.kind === 'different-content') return undefined;
   const at = `first difference at ${noun} ${verdict.firstDiff + 1}: ${q(a[verdict.firstDiff]!)} vs ${q(b[verdict.firstDiff]!)}`;
   const same = `same ${a.length} ${noun}s in a different order`;
+  if (noun === 'line' && [...a, ...b].every((l) => ENV_LINE.test(l))) {
+    const reversed = ev.runs.map((r, i) => (r.envReversed ? `run ${i + 1} passed its environment in reverse order` : undefined)).filter(Boolean);
+    return { cause: 'env-order', evidence: `${same}, every one a NAME=value environment entry${reversed.length > 0 ? ` (${reversed.join(', ')})` : ''}; ${at}` };
+  }
   if (verdict.kind === 'locale-sort') {
     const [bytes, locale] = verdict.byteSide === 'a' ? ['a', 'b'] : ['b', 'a'];
     const locales = [...new Set(ev.runs.map((r) => r.locale))];
@@ -77,27 +80,61 @@ export function diagnoseMtime(a: number, b: number, ev: Evidence): LikelyCause |
   return { cause: 'timestamp', evidence: `mtime ${isoSeconds(a * 1000)} vs ${isoSeconds(b * 1000)}, ${inside(ia, ib)}` };
 }
 
-/** Owner names that are the building users'. */
-export function diagnoseOwner(a: string | undefined, b: string | undefined, ev: Evidence): LikelyCause | undefined {
-  if (a === b) return undefined;
-  const users = new Set(ev.runs.map((r) => r.user));
-  if (!(a !== undefined && users.has(a)) && !(b !== undefined && users.has(b))) return undefined;
-  return { cause: 'username', evidence: `owner ${q(a ?? '')} vs ${q(b ?? '')}: the building user's name is recorded` };
+/** A line of `env` output. */
+const ENV_LINE = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** Owners that are the building users': names first, then numeric ids. */
+export function diagnoseOwner(a: Owner, b: Owner, ev: Evidence): LikelyCause | undefined {
+  if (a.name !== b.name) {
+    const users = new Set(ev.runs.map((r) => r.user));
+    if ((a.name !== undefined && users.has(a.name)) || (b.name !== undefined && users.has(b.name))) {
+      return { cause: 'username', evidence: `owner ${q(a.name ?? '')} vs ${q(b.name ?? '')}: the building user's name is recorded` };
+    }
+  }
+  const ids = new Set(ev.runs.flatMap((r) => [r.uid, r.gid]).filter((n) => n !== undefined));
+  const differing = (['uid', 'gid'] as const).filter((k) => a[k] !== b[k] && (ids.has(a[k]!) || ids.has(b[k]!)));
+  if (differing.length === 0) return undefined;
+  const shown = differing.map((k) => `${k} ${a[k] ?? '?'} vs ${b[k] ?? '?'}`).join(', ');
+  const ran = ev.runs.map((r, i) => `run ${i + 1} ran as ${r.uid ?? '?'}:${r.gid ?? '?'}`).join(', ');
+  return { cause: 'uid-gid', evidence: `${shown}: the building user's ids are recorded (${ran})` };
+}
+
+export interface Owner {
+  name?: string | undefined;
+  uid?: number | undefined;
+  gid?: number | undefined;
+}
+
+/** Modes that are one mode under two umasks: `base & ~umask` on each side, with the runs' own umasks. */
+export function diagnoseMode(a: number, b: number, ev: Evidence): LikelyCause | undefined {
+  const [ra, rb] = ev.runs;
+  if (ra === undefined || rb === undefined || ra.umask === rb.umask) return undefined;
+  const [ua, ub] = [parseInt(ra.umask, 8), parseInt(rb.umask, 8)];
+  const base = (a | b) & 0o777;
+  if (((base & ~ua) !== (a & 0o777)) || ((base & ~ub) !== (b & 0o777))) return undefined;
+  return {
+    cause: 'umask',
+    evidence: `mode ${octal(a)} vs ${octal(b)}: ${octal(base)} masked by run 1's umask ${ra.umask} and run 2's ${rb.umask}`,
+  };
+}
+
+export function octal(mode: number): string {
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
 }
 
 /** The highest-priority cause any region shows, with the others found named after it. */
 export function diagnoseRegions(regions: readonly Region[], ev: Evidence): LikelyCause | undefined {
   const found = new Map<CauseKind, LikelyCause>();
   for (const r of regions.slice(0, MAX_REGIONS)) {
-    for (const f of [timestampIn(r, ev), ...stringsIn(r, ev), randomIn(r)]) {
+    for (const f of [timestampIn(r, ev), ...valuesIn(r, ev), addressIn(r), randomIn(r)]) {
       if (f !== undefined && !found.has(f.cause)) found.set(f.cause, f);
     }
   }
-  const ranked = PRIORITY.filter((c) => found.has(c));
+  const ranked = CAUSE_RANK.filter((c) => found.has(c));
   if (ranked.length === 0) return undefined;
   const best = found.get(ranked[0]!)!;
   const also = ranked.slice(1);
-  return also.length === 0 ? best : { cause: best.cause, evidence: `${best.evidence} (also: ${also.join(', ')})` };
+  return also.length === 0 ? best : { cause: best.cause, evidence: `${best.evidence} (also: ${also.join(', ')})`, also };
 }
 
 function timestampIn(r: Region, ev: Evidence): LikelyCause | undefined {
@@ -115,34 +152,103 @@ function timestampIn(r: Region, ev: Evidence): LikelyCause | undefined {
   };
 }
 
-const STRING_FACTS: { field: 'buildPath' | 'hostname' | 'user'; cause: CauseKind; label: string; min: number }[] = [
-  { field: 'buildPath', cause: 'build-path', label: 'build path', min: 2 },
-  { field: 'hostname', cause: 'hostname', label: 'hostname', min: 2 },
-  { field: 'user', cause: 'username', label: 'user name', min: 2 },
+/**
+ * Values each run was given, looked for in the differing bytes. A value counts
+ * when it appears more often on the side of the run that had it (and, for bare
+ * numbers, only when both sides show their own run's value: a lone "2" proves
+ * nothing).
+ */
+interface ValueFact {
+  cause: CauseKind;
+  label: string;
+  values: (run: RunFacts) => string[];
+  /** how a value is delimited: anywhere (paths), as a word, or as a whole number */
+  match: 'substring' | 'word' | 'number';
+}
+
+const VALUE_FACTS: ValueFact[] = [
+  { cause: 'build-path', label: 'build path', match: 'substring', values: (r) => [r.buildPath.replace(/\/+$/, '')] },
+  { cause: 'hostname', label: 'hostname', match: 'word', values: (r) => [r.hostname, r.domainname, r.domainname ? `${r.hostname}.${r.domainname}` : ''] },
+  { cause: 'username', label: 'user name', match: 'word', values: (r) => (/^\d+$/.test(r.user) ? [] : [r.user]) },
+  { cause: 'uid-gid', label: 'uid/gid', match: 'number', values: (r) => [r.uid, r.gid].filter((n) => n !== undefined).map(String) },
+  { cause: 'timezone', label: 'time zone', match: 'word', values: zoneTokens },
+  { cause: 'locale', label: 'locale', match: 'word', values: (r) => [r.locale] },
+  { cause: 'umask', label: 'umask', match: 'number', values: (r) => [r.umask, r.umask.replace(/^0(?=\d{3}$)/, '')] },
+  { cause: 'cpu-count', label: 'CPU count', match: 'number', values: (r) => (r.cpus > 0 ? [String(r.cpus)] : []) },
 ];
 
-/** A run's hostname, build path or user name appearing more often on one side. */
-function stringsIn(r: Region, ev: Evidence): (LikelyCause | undefined)[] {
-  return STRING_FACTS.map(({ field, cause, label, min }) => {
-    const values = [...new Set(ev.runs.map((run) => (field === 'buildPath' ? run[field].replace(/\/+$/, '') : run[field])))];
-    const hits = values.filter((v) => v.length >= min && v !== '/').flatMap((v) => {
-      const re = field === 'buildPath' ? new RegExp(escapeRe(v), 'g') : new RegExp(`(?<![A-Za-z0-9_.-])${escapeRe(v)}(?![A-Za-z0-9_-])`, 'g');
-      const ma = [...r.a.matchAll(re)];
-      const mb = [...r.b.matchAll(re)];
-      return ma.length === mb.length ? [] : [{ v, at: ma[0]?.index, bt: mb[0]?.index }];
-    });
-    if (hits.length === 0) return undefined;
-    const ia = hits.find((h) => h.at !== undefined);
-    const ib = hits.find((h) => h.bt !== undefined && h !== ia) ?? hits.find((h) => h.bt !== undefined);
-    const whose = hits.map((h) => {
-      const runs = ev.runs.flatMap((run, i) => ((field === 'buildPath' ? run[field].replace(/\/+$/, '') : run[field]) === h.v ? [i + 1] : []));
-      return `${q(h.v)} is the ${label} of run ${runs.join(' and ')}`;
-    });
+/** How a run's time zone shows in text: its names and its UTC offset as date(1) prints it. */
+export function zoneTokens(r: RunFacts): string[] {
+  const tokens = new Set<string>([r.tz, r.tzValue]);
+  const offset = zoneOffsetHours(r);
+  if (offset !== undefined) {
+    const sign = offset < 0 ? '-' : '+';
+    const hh = String(Math.abs(offset)).padStart(2, '0');
+    for (const t of [`${sign}${hh}`, `${sign}${hh}00`, `${sign}${hh}:00`]) tokens.add(t);
+    if (offset === 0) for (const t of ['UTC', 'GMT']) tokens.add(t);
+  }
+  tokens.delete('');
+  return [...tokens];
+}
+
+/** Whole-hour offset east of UTC of the zones this tool sets (POSIX `<+14>-14`, `Etc/GMT-14`, UTC); undefined for others. */
+function zoneOffsetHours(r: RunFacts): number | undefined {
+  if (r.tzValue === '' && (r.tz === 'UTC' || r.tz === '')) return 0;
+  const posix = /^<[+-]\d+>([+-]?)(\d+)$/.exec(r.tzValue);
+  if (posix) return (posix[1] === '-' ? 1 : -1) * Number(posix[2]);
+  const etc = /^Etc\/GMT([+-])(\d+)$/.exec(r.tz);
+  if (etc) return (etc[1] === '-' ? 1 : -1) * Number(etc[2]);
+  return undefined;
+}
+
+function valueRegExp(v: string, match: ValueFact['match']): RegExp {
+  const e = escapeRe(v);
+  if (match === 'substring') return new RegExp(e, 'g');
+  if (match === 'number') return new RegExp(`(?<![0-9A-Za-z.])${e}(?![0-9A-Za-z])`, 'g');
+  return new RegExp(`(?<![A-Za-z0-9_.+-])${e}(?![A-Za-z0-9_+-])`, 'g');
+}
+
+/** A value a run was given, appearing on its own side of a region more often than on the other. */
+function valuesIn(r: Region, ev: Evidence): (LikelyCause | undefined)[] {
+  const [runA, runB] = ev.runs;
+  if (runA === undefined || runB === undefined) return [];
+  return VALUE_FACTS.map(({ cause, label, values, match }) => {
+    const usable = (xs: string[]) => [...new Set(xs)].filter((v) => v.length >= (match === 'number' ? 1 : 2) && v !== '/');
+    const va = usable(values(runA));
+    const vb = usable(values(runB));
+    const own = (mine: string[], theirs: string[], text: string, other: string) => {
+      for (const v of mine.filter((x) => !theirs.includes(x))) {
+        const re = valueRegExp(v, match);
+        const here = [...text.matchAll(re)];
+        if (here.length > [...other.matchAll(re)].length) return { v, at: here[0]!.index };
+      }
+      return undefined;
+    };
+    const ha = own(va, vb, r.a, r.b);
+    const hb = own(vb, va, r.b, r.a);
+    if (match === 'number' ? ha === undefined || hb === undefined : ha === undefined && hb === undefined) return undefined;
+    const whose = [ha && `${q(ha.v)} is the ${label} of run 1`, hb && `${q(hb.v)} is the ${label} of run 2`].filter(Boolean).join(', ');
     return {
       cause,
-      evidence: `${r.where}: ${q(snippet(r.a, ia?.at, ia?.v.length))} vs ${q(snippet(r.b, ib?.bt, ib?.v.length))}; ${whose.join(', ')}`,
+      evidence: `${r.where}: ${q(snippet(r.a, ha?.at, ha?.v.length))} vs ${q(snippet(r.b, hb?.at, hb?.v.length))}; ${whose}`,
     };
   });
+}
+
+/** Tokens that look like memory addresses (ASLR): 0x-prefixed, or the 12-digit x86-64 user-space ranges of /proc/self/maps. */
+function addressIn(r: Region): LikelyCause | undefined {
+  const tokens = (s: string) => [...s.matchAll(/(?<![0-9A-Za-z])(?:0x[0-9a-f]{6,16}|(?:7f|55|56)[0-9a-f]{10})(?![0-9A-Za-z])/gi)];
+  const ta = tokens(r.a);
+  const tb = tokens(r.b);
+  const setB = new Set(tb.map((m) => m[0]));
+  const setA = new Set(ta.map((m) => m[0]));
+  const x = ta.find((m) => !setB.has(m[0]));
+  const y = tb.find((m) => !setA.has(m[0]));
+  if (x === undefined || y === undefined) return undefined;
+  return {
+    cause: 'address',
+    evidence: `${r.where}: ${q(snippet(r.a, x.index, x[0].length))} vs ${q(snippet(r.b, y.index, y[0].length))}; ${q(x[0])} and ${q(y[0])} look like memory addresses: a pointer printed or a mapping listed, placed at random by ASLR`,
+  };
 }
 
 /** Tokens on each side, unique to it, that look like fresh random values of about the same length. */
@@ -155,7 +261,8 @@ function randomIn(r: Region): LikelyCause | undefined {
   const onlyA = ta.filter((m) => !setB.has(m[0]) && randomKind(m[0]) !== undefined);
   const onlyB = tb.filter((m) => !setA.has(m[0]) && randomKind(m[0]) !== undefined);
   for (const x of onlyA) {
-    const y = onlyB.find((m) => Math.abs(m[0].length - x[0].length) <= 2 && randomKind(m[0]) === randomKind(x[0]));
+    // fresh random values differ almost everywhere; two paths that differ in one name share most of their ends
+    const y = onlyB.find((m) => Math.abs(m[0].length - x[0].length) <= 2 && randomKind(m[0]) === randomKind(x[0]) && sharedEnds(x[0], m[0]) * 2 < Math.max(x[0].length, m[0].length));
     if (y === undefined) continue;
     return {
       cause: 'random',
@@ -163,6 +270,15 @@ function randomIn(r: Region): LikelyCause | undefined {
     };
   }
   return undefined;
+}
+
+/** How many characters two strings share at their start and end together. */
+function sharedEnds(a: string, b: string): number {
+  let p = 0;
+  while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  let s = 0;
+  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
+  return p + s;
 }
 
 /** Which kind of random-looking token this is, if any. */

@@ -20,19 +20,42 @@ import { ianaZone } from './variations.js';
  * (run 1 against each later run) and `replay` (the signed run against its replay).
  */
 
+/** The umask steps start with when a run does not vary it (the engine's default). */
+const DEFAULT_UMASK = '0022';
+
 /** What the cause finder needs to know about the run that made one side. */
 export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
   const v = r.variation;
   const user = v?.user ?? Object.values(r.users)[0] ?? '';
+  const [uid, gid] = user.split(':').map((x) => (/^\d+$/.test(x) ? Number(x) : undefined));
+  const cpus = v?.cpuset !== undefined ? cpusetSize(v.cpuset) : (r.hostCpus ?? 0);
   return {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     hostname: v?.hostname ?? DEFAULT_HOSTNAME,
+    domainname: v?.domainname ?? '',
     buildPath: v?.workdir ?? buildPath,
     user: user.split(':')[0] ?? '',
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
     locale: v?.locale ?? '',
     tz: ianaZone(v?.tz),
+    tzValue: v?.tz ?? '',
+    umask: v?.umask ?? DEFAULT_UMASK,
+    cpus,
+    envReversed: v?.reverseEnvOrder ?? false,
   };
+}
+
+/** How many CPUs a cpuset list ("0", "0-3", "0,2-3") names. */
+export function cpusetSize(list: string): number {
+  let n = 0;
+  for (const part of list.split(',')) {
+    const [lo, hi] = part.split('-').map(Number);
+    if (lo === undefined || Number.isNaN(lo)) continue;
+    n += hi === undefined || Number.isNaN(hi) ? 1 : Math.max(0, hi - lo + 1);
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- comparing

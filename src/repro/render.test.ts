@@ -42,7 +42,7 @@ describe('renderDiffText', () => {
         +by bob
       old.txt: only in a
       rootfs.tar: content differs
-        likely cause: timestamp — bin/sh: mtime 2026-11-21T21:03:11Z vs 2026-11-21T21:05:14Z, both inside the build windows; also hostname in etc/issue
+        likely cause: timestamp (tar member mtime) — bin/sh: mtime 2026-11-21T21:03:11Z vs 2026-11-21T21:05:14Z, both inside the build windows; also hostname in etc/issue
         members:
           bin/sh: mtime differs
             likely cause: timestamp — mtime 2026-11-21T21:03:11Z vs 2026-11-21T21:05:14Z, both inside the build windows
@@ -54,11 +54,11 @@ describe('renderDiffText', () => {
             -built on builder-a7
             +built on builder-b2
       run.sh: mode differs
-        likely cause: unknown — mode 0755 vs 0775 (a different umask?)
+        likely cause: unknown — mode 0755 vs 0775
 
       usual fixes:
-        timestamp: take the time from SOURCE_DATE_EPOCH instead of the clock (tar --mtime/--clamp-mtime, gzip -n, touch -d @$SOURCE_DATE_EPOCH)
-        hostname: do not embed the machine name (uname -n, $HOSTNAME, socket.gethostname)
+        timestamp: take the time from SOURCE_DATE_EPOCH instead of the clock (date -d @$SOURCE_DATE_EPOCH, touch -d @$SOURCE_DATE_EPOCH)
+        hostname: do not embed the machine name (uname -n, $HOSTNAME, /proc/sys/kernel/domainname)
       "
     `);
   });

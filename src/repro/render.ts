@@ -1,16 +1,5 @@
+import { hintFor } from './hints.js';
 import type { CauseKind, DiffEntry } from './types.js';
-
-/** What usually fixes each cause; shown under the evidence. */
-const FIXES: Record<CauseKind, string | undefined> = {
-  timestamp: 'take the time from SOURCE_DATE_EPOCH instead of the clock (tar --mtime/--clamp-mtime, gzip -n, touch -d @$SOURCE_DATE_EPOCH)',
-  hostname: 'do not embed the machine name (uname -n, $HOSTNAME, socket.gethostname)',
-  'build-path': 'build in a fixed directory, or map it away (-ffile-prefix-map=$PWD=., --remap-path-prefix)',
-  username: 'do not embed the building user (whoami, $USER); archive with --owner=0 --group=0 --numeric-owner',
-  'locale-sort': 'sort with LC_ALL=C so the order does not depend on the locale',
-  'file-order': 'sort directory listings and archive members (tar --sort=name, sorted() over os.listdir)',
-  random: 'derive per-build values from the inputs or SOURCE_DATE_EPOCH (PYTHONHASHSEED=0, -frandom-seed=<file>)',
-  unknown: undefined,
-};
 
 /**
  * A report for people: one block per differing path (what differs, the likely cause with its
@@ -24,11 +13,11 @@ export function renderDiffText(entries: readonly DiffEntry[]): string {
   for (const e of entries) render(e, 0, lines);
   const found = new Set<CauseKind>();
   collectCauses(entries, found);
-  const fixes = Object.entries(FIXES).filter(([c, fix]) => found.has(c as CauseKind) && fix !== undefined);
-  if (fixes.length > 0) {
-    lines.push('', 'usual fixes:');
-    for (const [cause, fix] of fixes) lines.push(`  ${cause}: ${fix}`);
-  }
+  const fixes = [...found].flatMap((c) => {
+    const fix = hintFor(c);
+    return fix === undefined ? [] : [`  ${c}: ${fix}`];
+  });
+  if (fixes.length > 0) lines.push('', 'usual fixes:', ...fixes);
   return `${lines.join('\n')}\n`;
 }
 
@@ -45,7 +34,10 @@ function render(e: DiffEntry, depth: number, out: string[]): void {
   if (e.differs.includes('only-in-a')) out.push(`${pad}${e.path}: only in a`);
   else if (e.differs.includes('only-in-b')) out.push(`${pad}${e.path}: only in b`);
   else out.push(`${pad}${e.path}: ${e.differs.join(', ')} differ${e.differs.length === 1 ? 's' : ''}`);
-  if (e.likelyCause !== undefined) out.push(`${inner}likely cause: ${e.likelyCause.cause} — ${e.likelyCause.evidence}`);
+  if (e.likelyCause !== undefined) {
+    const field = e.likelyCause.field !== undefined ? ` (${e.likelyCause.field})` : '';
+    out.push(`${inner}likely cause: ${e.likelyCause.cause}${field} — ${e.likelyCause.evidence}`);
+  }
   if (e.note !== undefined) out.push(`${inner}note: ${e.note}`);
   if (e.unifiedDiff !== undefined) {
     for (const l of e.unifiedDiff.replace(/\n$/, '').split('\n')) out.push(`${inner}${l}`);

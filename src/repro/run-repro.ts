@@ -22,6 +22,8 @@ import { compareRuns, diffoscopeOutputs, runFacts, type Comparison } from './com
 import { renderComparison, reportEntries, type ReportEntry } from './comparison-report.js';
 import { dockerImageFiles, dockerStrictMeasure } from './image-files.js';
 import { DIMENSIONS, findFaketime, planVariations, type Dimension, type DimensionPlan } from './variations.js';
+import { renderAttribution, type PathAttribution } from './attribution.js';
+import { attributeByExperiment, type Attribution, type ExperimentRun } from './experiments.js';
 
 export interface ReproOptions {
   loaded: LoadedSpec;
@@ -38,6 +40,8 @@ export interface ReproOptions {
   strict?: boolean;
   /** attach diffoscope's report when it is installed. Default true. */
   diffoscope?: boolean;
+  /** when runs differ, attribute each differing path by experiment (attribution.ts). Default true. */
+  attribute?: boolean;
 }
 
 export type ReproVerdict = 'reproducible' | 'not-reproducible';
@@ -65,10 +69,12 @@ export interface ReproResult {
   verdicts: { images: Record<string, ReproVerdict>; outputs: Record<string, ReproVerdict>; cells: Record<string, ReproVerdict> };
   /** every differing path, with the runs it was found between */
   entries: (ReportEntry & { runs: [number, number] })[];
+  /** when runs differed and attribution was on: the experiment runs and each path's proven causes */
+  attribution?: { experiments: ExperimentRun[]; paths: PathAttribution[] };
   /** images of the spec no selected environment needs (airlock builds only what cells run in) */
   notBuilt: string[];
   report: { text: string; blobs: Record<string, BlobRef> };
-  timings: { totalMs: number; runsMs: number; sleepMs: number; compareMs: number; sealMs: number };
+  timings: { totalMs: number; runsMs: number; sleepMs: number; compareMs: number; attributeMs: number; sealMs: number };
 }
 
 const MAX_RUNS = 10;
@@ -156,6 +162,12 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const compareMs = performance.now() - tCompare;
 
   const reproducible = comparisons.every((c) => c.reproducible);
+  // only outputs and logs can be attributed: the experiments rerun cells, never builds
+  const attributable = comparisons.some((c) => c.outputDifferences.length + c.logDifferences.length > 0);
+  const attribution =
+    !attributable || opts.attribute === false
+      ? undefined
+      : await attributeByExperiment({ loaded, environments, workspace, docker, key: opts.key, reporter, signal, blobs, first: records[0]!, runsBefore: runs, plan, comparisons });
   const verdicts = verdictsOf(comparisons);
   const entries = comparisons.flatMap((c, i) => reportEntries(c).map((e) => ({ ...e, runs: [1, i + 2] as [number, number] })));
   const builtNames = new Set(records.flatMap((r) => r.images.map((i) => i.name)));
@@ -170,12 +182,26 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     finishedAt: records[i]!.finishedAt.toISOString(),
   }));
 
-  const text = renderReport({ reproId, loaded, strict, runs: reproRuns, plan: plan.dimensions, comparisons, reproducible, notBuilt, workspace });
-  const json = { reproId, spec: { name: loaded.spec.name, path: relative(workspace.root, loaded.file), digest: loaded.digest }, strict, reproducible, environments, runs: reproRuns, variations: plan.dimensions, verdicts, notBuilt, comparisons: comparisons.map(comparisonJson), entries };
+  const attributed = attribution ? { experiments: attribution.experiments, paths: attribution.paths } : undefined;
+  const text = renderReport({ reproId, loaded, strict, runs: reproRuns, plan: plan.dimensions, comparisons, reproducible, notBuilt, workspace, attribution: attributed });
+  const json = {
+    reproId,
+    spec: { name: loaded.spec.name, path: relative(workspace.root, loaded.file), digest: loaded.digest },
+    strict,
+    reproducible,
+    environments,
+    runs: reproRuns,
+    variations: plan.dimensions,
+    verdicts,
+    notBuilt,
+    comparisons: comparisons.map(comparisonJson),
+    entries,
+    ...(attributed ? { attribution: attributed } : {}),
+  };
 
   const tSeal = performance.now();
   const bundleDir = join(workspace.proofsDir, reproId);
-  const reportBlobs = await seal({ opts, reproId, bundleDir, started, records, results: reproRuns, plan: plan.dimensions, comparisons, verdicts, reproducible, text, json, strict });
+  const reportBlobs = await seal({ opts, reproId, bundleDir, started, records, results: reproRuns, plan: plan.dimensions, comparisons, verdicts, reproducible, text, json, strict, attribution });
   const sealMs = performance.now() - tSeal;
   reporter.event({ type: 'sealed', runId: reproId, bundleDir, keyid: opts.key.keyid });
 
@@ -190,9 +216,17 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     comparisons,
     verdicts,
     entries,
+    ...(attributed ? { attribution: attributed } : {}),
     notBuilt,
     report: { text, blobs: reportBlobs },
-    timings: { totalMs: Math.round(performance.now() - t0), runsMs: Math.round(runsMs), sleepMs: Math.round(sleepMs), compareMs: Math.round(compareMs), sealMs: Math.round(sealMs) },
+    timings: {
+      totalMs: Math.round(performance.now() - t0),
+      runsMs: Math.round(runsMs),
+      sleepMs: Math.round(sleepMs),
+      compareMs: Math.round(compareMs),
+      attributeMs: attribution?.ms ?? 0,
+      sealMs: Math.round(sealMs),
+    },
   };
 }
 
@@ -253,6 +287,7 @@ function renderReport(r: {
   reproducible: boolean;
   notBuilt: string[];
   workspace: Workspace;
+  attribution: { experiments: ExperimentRun[]; paths: PathAttribution[] } | undefined;
 }): string {
   const lines = [
     `airlock repro ${r.reproId}: ${r.reproducible ? 'REPRODUCIBLE' : 'NOT REPRODUCIBLE'}`,
@@ -267,6 +302,10 @@ function renderReport(r: {
     ...(r.notBuilt.length > 0 ? ['', `not built: ${r.notBuilt.join(', ')} (no environment with outputs runs in them)`] : []),
   ];
   for (const [i, c] of r.comparisons.entries()) lines.push('', renderComparison(c, { a: 'run 1', b: `run ${i + 2}` }).replace(/\n$/, ''));
+  if (r.attribution) {
+    lines.push('', ...r.attribution.experiments.map((x) => `run ${x.index}  ${x.runId}  experiment ${x.label}: ${x.differing} path${x.differing === 1 ? '' : 's'} differ from run 1`));
+    lines.push('', renderAttribution(r.attribution.paths, r.attribution.experiments).replace(/\n$/, ''));
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -284,6 +323,7 @@ interface SealInput {
   text: string;
   json: unknown;
   strict: boolean;
+  attribution: Attribution | undefined;
 }
 
 /**
@@ -318,6 +358,12 @@ async function seal(s: SealInput): Promise<Record<string, BlobRef>> {
       transcript.append('repro', { kind: 'run', index: run.index, runId: run.runId, verdict: run.verdict, variation: run.variation, startedAt: run.startedAt, finishedAt: run.finishedAt, envelope, manifest, images });
       deps.push({ name: `run:${run.runId}`, digest: { sha256: digestHex(envelope.digest) }, annotations: { 'dev.airlock.repro-run': run.index } });
     }
+    for (const x of s.attribution?.experiments ?? []) {
+      const envelope = keep(await cas.putFile(join(x.bundleDir, BUNDLE_FILES.envelope)), 'run-envelope', x.runId);
+      const manifest = keep(await cas.putFile(join(x.bundleDir, BUNDLE_FILES.manifest)), 'run-manifest', x.runId);
+      transcript.append('repro', { kind: 'experiment', index: x.index, label: x.label, runId: x.runId, verdict: x.verdict, variation: x.variation, startedAt: x.startedAt, finishedAt: x.finishedAt, envelope, manifest, differing: x.differing });
+      deps.push({ name: `run:${x.runId}`, digest: { sha256: digestHex(envelope.digest) }, annotations: { 'dev.airlock.repro-run': x.index, 'dev.airlock.experiment': x.label } });
+    }
     for (const [i, c] of s.comparisons.entries()) {
       const outputs = c.outputs.map((o) => ({
         path: o.path,
@@ -336,6 +382,7 @@ async function seal(s: SealInput): Promise<Record<string, BlobRef>> {
         differences: reportEntries(c).map((e) => ({ scope: e.scope, path: e.path, differs: e.differs, cause: e.cause ?? null })),
       });
     }
+    if (s.attribution) transcript.append('repro', { kind: 'attribution', paths: s.attribution.paths });
     const reportText = keep(await cas.put(Buffer.from(s.text, 'utf8')), 'report', 'repro/report.txt');
     const reportJson = keep(await cas.put(Buffer.from(`${JSON.stringify(s.json, null, 2)}\n`, 'utf8')), 'report', 'repro/report.json');
     const reports: Record<string, BlobRef> = { 'repro/report.txt': reportText, 'repro/report.json': reportJson };

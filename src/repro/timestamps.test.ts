@@ -39,6 +39,17 @@ describe('findTimestamps', () => {
     ]);
   });
 
+  it("C's __DATE__ pads a one-digit day with a space; __TIME__ stands alone in its own string", () => {
+    // what `strings` shows for puts(__DATE__); puts(__TIME__); built on 2 Dec 2026 at 04:15:14 UTC
+    const window = [{ start: Date.parse('2026-12-02T04:15:00Z'), end: Date.parse('2026-12-02T04:15:30Z') }];
+    const day = Date.parse('2026-12-02T00:00:00Z');
+    expect(findTimestamps('Dec  2 2026\n04:15:14\nhello', [], [day]).map((t) => [t.text, t.format, inWindows(t, window)])).toEqual([
+      ['Dec  2 2026', '__DATE__/__TIME__', true],
+      ['04:15:14', '__DATE__/__TIME__', true],
+    ]);
+    expect(findTimestamps('Dec  3 2026', [], [day]).map((t) => inWindows(t, window))).toEqual([false]);
+  });
+
   it('reads zone-less wall-clock times in the zones the runs used', () => {
     // 22:03:11 in Berlin is 21:03:11Z
     expect(found('built 2026-11-21 22:03:11')[0]![2]).toBe(false);

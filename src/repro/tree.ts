@@ -3,17 +3,19 @@ import { openArchive, type OpenedArchive } from './archive.js';
 import { diagnoseBinary } from './binary.js';
 import {
   diagnoseMtime,
+  diagnoseMode,
   diagnoseOwner,
   diagnoseRegions,
   diagnoseText,
   evidenceOf,
   inside,
+  octal,
   orderCause,
   q,
   type Evidence,
 } from './causes.js';
 import { asText, unifiedDiff } from './text.js';
-import { DIFF_KINDS, type CauseKind, type DiffContext, type DiffEntry, type DiffKind, type DiffOptions, type FileSide, type LikelyCause } from './types.js';
+import { causeRank, DIFF_KINDS, type CauseKind, type DiffContext, type DiffEntry, type DiffKind, type DiffOptions, type FileSide, type LikelyCause } from './types.js';
 import { epochInWindows, isoSeconds } from './timestamps.js';
 
 type Settings = Required<DiffOptions>;
@@ -23,7 +25,7 @@ const DEFAULTS: Settings = { strictMtime: false, maxDiffLines: 200, maxDepth: 3,
 /**
  * Compares two trees path by path and says, for each path that differs, what differs and
  * the likely cause, with the evidence quoted. Files are read only when their digests are
- * unknown or differ; archives (tar, tar.gz, gzip, zip) are opened and their members compared
+ * unknown or differ; archives (tar, cpio, ar, .deb, gzip, zip) are opened and their members compared
  * the same way, down to `maxDepth` levels. Entries are sorted by path (byte order); paths
  * that are the same on both sides are left out, and so are files whose content cannot be
  * compared (no digest, no `read`, or too large to read) when their metadata matches.
@@ -156,15 +158,13 @@ async function openBoth(path: string, a: Buffer, b: Buffer, s: Settings, depth: 
   return [oa, ob];
 }
 
-/** Causes of members, strongest first, for the archive's own summary. */
-const RANK: CauseKind[] = ['timestamp', 'build-path', 'hostname', 'username', 'locale-sort', 'file-order', 'random', 'unknown'];
 
 /** Why two archives differ: the strongest member cause (naming the others), else their order, else the gzip header. */
 function archiveCause(a: OpenedArchive, b: OpenedArchive, members: readonly DiffEntry[], ev: Evidence): LikelyCause {
   const order = orderCause(a.order, b.order, 'member', ev);
   const withCause = members
     .filter((m) => m.likelyCause !== undefined)
-    .sort((x, y) => RANK.indexOf(x.likelyCause!.cause) - RANK.indexOf(y.likelyCause!.cause));
+    .sort((x, y) => causeRank(x.likelyCause!.cause) - causeRank(y.likelyCause!.cause));
   const best = withCause[0];
   if (best !== undefined && (best.likelyCause!.cause !== 'unknown' || order === undefined)) {
     const others = new Map<CauseKind, string>();
@@ -174,7 +174,14 @@ function archiveCause(a: OpenedArchive, b: OpenedArchive, members: readonly Diff
     }
     const also = [...others].map(([c, path]) => `${c} in ${path}`);
     if (order !== undefined) also.push(`member order (${order.cause})`);
-    return { cause: best.likelyCause!.cause, evidence: `${best.path}: ${best.likelyCause!.evidence}${also.length > 0 ? `; also ${also.join(', ')}` : ''}` };
+    const kinds = [...new Set([...(best.likelyCause!.also ?? []), ...others.keys(), ...(order !== undefined ? [order.cause] : [])])];
+    const field = best.likelyCause!.field ?? memberField(a.kind, best);
+    return {
+      cause: best.likelyCause!.cause,
+      evidence: `${best.path}: ${best.likelyCause!.evidence}${also.length > 0 ? `; also ${also.join(', ')}` : ''}`,
+      ...(field !== undefined ? { field } : {}),
+      ...(kinds.length > 0 ? { also: kinds } : {}),
+    };
   }
   if (order !== undefined) return order;
   const header = gzipCause(a, b, ev);
@@ -184,7 +191,24 @@ function archiveCause(a: OpenedArchive, b: OpenedArchive, members: readonly Diff
     return { cause: 'unknown', evidence: `members present on one side only: ${onlyIn.slice(0, 5).map((m) => m.path).join(', ')}${onlyIn.length > 5 ? ', …' : ''}` };
   }
   if (members.length > 0) return { cause: 'unknown', evidence: `${members[0]!.path}: ${members[0]!.differs.join(', ')} differ` };
+  // fields of the archive itself that are not members: cpio inode numbers, an ar symbol table
+  const fields = [...new Set([...Object.keys(a.fields ?? {}), ...Object.keys(b.fields ?? {})])].filter((f) => a.fields?.[f] !== b.fields?.[f]);
+  if (fields.length > 0) {
+    return {
+      cause: 'unknown',
+      evidence: `members, their metadata and order are the same; ${fields.join(', ')} differ${fields.includes('cpio inode numbers') ? ' (the files were copied or created anew: cpio --reproducible renumbers them)' : ''}`,
+      field: `${a.kind} ${fields[0]!}`,
+    };
+  }
   return { cause: 'unknown', evidence: `${a.kind} bytes differ but members, their metadata and order are the same (header fields, padding or compression)` };
+}
+
+/** The member field a metadata difference is in, named for the archive's format (`tar member mtime`). */
+function memberField(kind: string, m: DiffEntry): string | undefined {
+  const format = kind.replace(/\.gz$/, '');
+  const meta = (['mtime', 'owner', 'mode'] as const).find((k) => m.differs.includes(k));
+  if (meta !== undefined && !m.differs.includes('content')) return `${format} member ${meta}`;
+  return m.differs.includes('content') ? `${format} member content` : undefined;
 }
 
 function gzipCause(a: OpenedArchive, b: OpenedArchive, ev: Evidence): LikelyCause | undefined {
@@ -194,12 +218,12 @@ function gzipCause(a: OpenedArchive, b: OpenedArchive, ev: Evidence): LikelyCaus
     const [ia, ib] = [epochInWindows(ha.mtime, ev.windows), epochInWindows(hb.mtime, ev.windows)];
     const times = `${ha.mtime} (${isoSeconds(ha.mtime * 1000)}) vs ${hb.mtime} (${isoSeconds(hb.mtime * 1000)})`;
     return ia || ib
-      ? { cause: 'timestamp', evidence: `gzip header mtime ${times}, ${inside(ia, ib)}; gzip -n leaves it out` }
-      : { cause: 'unknown', evidence: `gzip header mtime ${times}` };
+      ? { cause: 'timestamp', evidence: `gzip header mtime ${times}, ${inside(ia, ib)}`, field: 'gzip header mtime' }
+      : { cause: 'unknown', evidence: `gzip header mtime ${times}`, field: 'gzip header mtime' };
   }
   if (ha.name !== hb.name) {
     const region = { where: 'gzip header name', a: ha.name ?? '', b: hb.name ?? '' };
-    return diagnoseRegions([region], ev) ?? { cause: 'unknown', evidence: `gzip header name ${q(region.a)} vs ${q(region.b)}` };
+    return { ...(diagnoseRegions([region], ev) ?? { cause: 'unknown', evidence: `gzip header name ${q(region.a)} vs ${q(region.b)}` }), field: 'gzip header name' };
   }
   if (ha.xfl !== hb.xfl || ha.os !== hb.os) {
     return { cause: 'unknown', evidence: `gzip header flags differ (XFL ${ha.xfl} vs ${hb.xfl}, OS ${ha.os} vs ${hb.os}): another compression level or gzip implementation` };
@@ -207,26 +231,38 @@ function gzipCause(a: OpenedArchive, b: OpenedArchive, ev: Evidence): LikelyCaus
   return undefined;
 }
 
-/** A cause for metadata-only differences: mtimes in a build window, owners that are the build user, a umask. */
+/**
+ * A cause for metadata differences: mtimes in a build window, owners that are
+ * the build user, modes under two umasks, link targets. The first found is the
+ * cause; the others found are named beside it (`also`), since one member often
+ * carries its mtime, owner and mode at once.
+ */
 function metadataCause(x: FileSide, y: FileSide, differs: ReadonlySet<DiffKind>, ev: Evidence): LikelyCause | undefined {
+  const found: LikelyCause[] = [];
+  const unknown: string[] = [];
   if (differs.has('mtime')) {
     const t = diagnoseMtime(x.mtime!, y.mtime!, ev);
-    if (t !== undefined) return t;
+    if (t !== undefined) found.push(t);
+    else unknown.push(`mtime ${isoSeconds(x.mtime! * 1000)} vs ${isoSeconds(y.mtime! * 1000)}, outside the build windows`);
   }
   if (differs.has('owner')) {
-    const o = diagnoseOwner(x.uname, y.uname, ev);
-    if (o !== undefined) return o;
-    return { cause: 'unknown', evidence: `owner ${owner(x)} vs ${owner(y)}` };
+    const o = diagnoseOwner({ name: x.uname, uid: x.uid, gid: x.gid }, { name: y.uname, uid: y.uid, gid: y.gid }, ev);
+    if (o !== undefined) found.push(o);
+    else unknown.push(`owner ${owner(x)} vs ${owner(y)}`);
   }
   if (differs.has('mode')) {
-    return { cause: 'unknown', evidence: `mode ${octal(x.mode!)} vs ${octal(y.mode!)} (a different umask?)` };
+    const m = diagnoseMode(x.mode!, y.mode!, ev);
+    if (m !== undefined) found.push(m);
+    else unknown.push(`mode ${octal(x.mode!)} vs ${octal(y.mode!)}`);
   }
-  if (differs.has('mtime')) return { cause: 'unknown', evidence: `mtime ${isoSeconds(x.mtime! * 1000)} vs ${isoSeconds(y.mtime! * 1000)}, outside the build windows` };
   if (differs.has('target')) {
     const region = { where: 'link target', a: x.target ?? '', b: y.target ?? '' };
-    return diagnoseRegions([region], ev) ?? { cause: 'unknown', evidence: `link target ${q(region.a)} vs ${q(region.b)}` };
+    found.push(diagnoseRegions([region], ev) ?? { cause: 'unknown', evidence: `link target ${q(region.a)} vs ${q(region.b)}` });
   }
-  return undefined;
+  const [first, ...rest] = found;
+  if (first === undefined) return unknown.length > 0 ? { cause: 'unknown', evidence: unknown.join('; ') } : undefined;
+  if (rest.length === 0) return first;
+  return { cause: first.cause, evidence: [first, ...rest].map((c) => c.evidence).join('; '), also: rest.map((c) => c.cause) };
 }
 
 function owner(v: FileSide): string {
@@ -234,9 +270,6 @@ function owner(v: FileSide): string {
   return v.uname !== undefined || v.gname !== undefined ? `${v.uname ?? ''}:${v.gname ?? ''} (${ids})` : ids;
 }
 
-function octal(mode: number): string {
-  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
-}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

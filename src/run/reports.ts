@@ -14,6 +14,8 @@ const EXCERPT_BYTES = 4096;
 export interface BundleCheck {
   verified: boolean | null;
   keyid?: string;
+  /** the error code of a failed verification (KEY_UNTRUSTED, SIGNATURE_INVALID, …) */
+  code?: string;
   problem?: string;
 }
 

@@ -1,7 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { isAirlockError } from '../../errors.js';
-import { defaultKeyPath, generateSigningKey, loadSigningKey, publicKeyToPem, writeKeyPair } from '../../proof/keys.js';
+import { defaultKeyPath, generateSigningKey, loadSigningKey, writeKeyPair, writePublicKey } from '../../proof/keys.js';
 import { workspacePaths } from '../../run/workspace-paths.js';
 import type { Body } from '../command.js';
 import type { KEYGEN_OPTIONS } from '../usage/keygen.js';
@@ -12,10 +11,11 @@ export const keygen: Body<typeof KEYGEN_OPTIONS> = async (ctx) => {
   if (ctx.values['if-missing']) {
     try {
       const existing = await loadSigningKey({ ...process.env, AIRLOCK_SIGNING_KEY: privatePath });
-      const publicPath = join(locksDir, 'keys', `${existing.keyid}.pub.pem`);
-      await mkdir(join(locksDir, 'keys'), { recursive: true });
-      await writeFile(publicPath, publicKeyToPem(existing));
-      ctx.result({ keyid: existing.keyid, privatePath, publicPath, created: false }, [`key ${existing.keyid} already at ${privatePath}; public key ${publicPath}`]);
+      // this is also how a project starts trusting a key once it trusts others: on purpose, never by itself
+      const { path: publicPath, written } = await writePublicKey(existing, locksDir);
+      ctx.result({ keyid: existing.keyid, privatePath, publicPath, created: false, publicWritten: written }, [
+        `key ${existing.keyid} already at ${privatePath}; public key ${publicPath}${written ? ' (written: this project now trusts it)' : ' (already there)'}`,
+      ]);
       return 0;
     } catch (e) {
       if (!isAirlockError(e, 'KEY_MISSING')) throw e;

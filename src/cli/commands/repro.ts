@@ -1,13 +1,13 @@
 import { relative } from 'node:path';
 import { connectEngine } from '../../engine/client.js';
-import { AirlockError, EXIT, isAirlockError } from '../../errors.js';
-import { loadSigningKey, loadTrustedKeys } from '../../proof/keys.js';
+import { AirlockError } from '../../errors.js';
+import { loadSigningKey } from '../../proof/keys.js';
 import { runRepro } from '../../repro/run-repro.js';
 import { parseVary } from '../../repro/variations.js';
 import { openWorkspace } from '../../run/workspace.js';
 import { loadSpec } from '../../spec/load.js';
-import { verifyBundle } from '../../verify/index.js';
 import type { Body } from '../command.js';
+import { reproVerdict, trustAndVerify } from '../sealed-check.js';
 import type { REPRO_OPTIONS } from '../usage/repro.js';
 import { withInterrupts } from '../interrupts.js';
 
@@ -31,45 +31,42 @@ export const repro: Body<typeof REPRO_OPTIONS> = async (ctx) => {
         vary,
         strict: ctx.values.strict === true,
         diffoscope: ctx.values['no-diffoscope'] !== true,
+        attribute: ctx.values['no-attribute'] !== true,
       }),
     );
-    // The verdict bundle must verify like any other: check it now, with the workspace's trusted keys.
-    let verified: { ok: true; keyid: string } | { ok: false; problem: string };
-    try {
-      const report = await verifyBundle({ bundleDir: result.bundleDir, trustedKeys: await loadTrustedKeys(workspace.locksDir), blobDirs: [workspace.artifactsDir] });
-      verified = { ok: true, keyid: report.keyid };
-    } catch (e) {
-      if (!isAirlockError(e)) throw e;
-      verified = { ok: false, problem: `[${e.code}] ${e.message}` };
-    }
+    // The verdict bundle must verify like any other: trust on first use, then verify it with the workspace's trusted keys.
+    const sealed = await trustAndVerify({ bundleDir: result.bundleDir, key, workspace, reporter: ctx.reporter });
+    const verified = sealed.check.verified ? { ok: true, keyid: sealed.check.keyid } : { ok: false, code: sealed.check.code, problem: sealed.check.problem };
+    const verdict = reproVerdict(result.reproducible, sealed);
     const where = relative(process.cwd(), result.bundleDir) || result.bundleDir;
     ctx.result(
       {
         reproId: result.reproId,
         bundleDir: result.bundleDir,
         reproducible: result.reproducible,
-        exitCode: result.exitCode,
-        ...(result.reproducible ? {} : { code: 'NOT_REPRODUCIBLE' }),
+        exitCode: verdict.exitCode,
+        ...(verdict.code ? { code: verdict.code } : {}),
         environments: result.environments,
         runs: result.runs,
         variations: result.variations,
         verdicts: result.verdicts,
         entries: result.entries,
+        ...(result.attribution ? { attribution: result.attribution } : {}),
         notBuilt: result.notBuilt,
         reports: result.report.blobs,
         verified,
+        trust: sealed.trust,
         timings: result.timings,
       },
       [
         result.report.text.replace(/\n$/, ''),
         '',
-        verified.ok ? `bundle: ${where} (verified, signed by ${verified.keyid})` : `bundle: ${where} NOT verified: ${verified.problem}`,
-        `timings: ${(result.timings.totalMs / 1000).toFixed(1)}s total, runs ${(result.timings.runsMs / 1000).toFixed(1)}s, compare ${(result.timings.compareMs / 1000).toFixed(1)}s`,
-        result.reproducible ? 'REPRODUCIBLE' : 'NOT REPRODUCIBLE [NOT_REPRODUCIBLE]',
+        sealed.check.verified ? `bundle: ${where} (verified, signed by ${sealed.check.keyid})` : `bundle: ${where} NOT verified: ${sealed.check.problem}`,
+        `timings: ${(result.timings.totalMs / 1000).toFixed(1)}s total, runs ${(result.timings.runsMs / 1000).toFixed(1)}s, compare ${(result.timings.compareMs / 1000).toFixed(1)}s${result.attribution ? `, attribution ${(result.timings.attributeMs / 1000).toFixed(1)}s (${result.attribution.experiments.length} experiment runs)` : ''}`,
+        verdict.line,
       ],
     );
-    if (!verified.ok) return EXIT.VERIFY;
-    return result.reproducible ? EXIT.OK : EXIT.FAILED;
+    return verdict.exitCode;
   } finally {
     workspace.close();
   }

@@ -1,4 +1,4 @@
-import { defineCommand } from '../command.js';
+import { defineCommand, TRUST_HELP } from '../command.js';
 import { RUN_FLAGS, RUN_OPTIONS } from './run.js';
 
 export const MATRIX_OPTIONS = { ...RUN_OPTIONS, cell: { type: 'string' } } as const;
@@ -10,7 +10,10 @@ export const matrixCommand = defineCommand({
 
 Runs the matrix environment once per cell (GitHub Actions' strategy.matrix
 semantics), maxParallel at a time, replaying cells whose cache key is unchanged.
---cell runs only the cells matching every given axis value.
+--cell runs only the cells matching every given axis value. Exit codes and the
+bundle's verification as for \`airlock run\`.
+
+${TRUST_HELP}
 
 ${RUN_FLAGS}`,
   options: MATRIX_OPTIONS,

@@ -1,4 +1,4 @@
-import { defineCommand, ROOT_FLAG_HELP, SPEC_FLAG_HELP, SPEC_OPTIONS } from '../command.js';
+import { defineCommand, ROOT_FLAG_HELP, SPEC_FLAG_HELP, SPEC_OPTIONS, TRUST_HELP } from '../command.js';
 
 export const RUN_FLAGS = `${SPEC_FLAG_HELP}
 ${ROOT_FLAG_HELP}
@@ -27,8 +27,11 @@ export const runCommand = defineCommand({
 Builds the spec's images (network none), runs each selected environment (default:
 all; a matrix environment once per cell, in parallel) in hardened cells, seals
 proofs/<run-id>/, verifies it, and writes junit.xml and report.html next to it.
-Relative paths in the spec resolve against its folder. Exit 0 only when every
-expectation held.
+Relative paths in the spec resolve against its folder. Exit 0 (and PASS) only
+when every expectation held and the bundle verified; otherwise the run's own code
+(1 an expectation failed, 5 a build failed, …), else the verification's (7).
+
+${TRUST_HELP}
 
 ${RUN_FLAGS}`,
   options: RUN_OPTIONS,

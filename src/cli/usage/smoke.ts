@@ -1,4 +1,4 @@
-import { defineCommand, ROOT_FLAG_HELP, SPEC_FLAG_HELP, SPEC_OPTIONS } from '../command.js';
+import { defineCommand, ROOT_FLAG_HELP, SPEC_FLAG_HELP, SPEC_OPTIONS, TRUST_HELP } from '../command.js';
 
 export const smokeCommand = defineCommand({
   name: 'smoke',
@@ -8,7 +8,10 @@ export const smokeCommand = defineCommand({
 Runs every environment of the spec for real (images are reused when their build
 inputs are unchanged, cells are never replayed from the action cache), then
 verifies the sealed bundle with the trusted keys in locks/. Prints the bundle
-path and PASS only when the run passed and its bundle verified.
+path and PASS (exit 0) only when the run passed and its bundle verified; exit
+codes as for \`airlock run\`.
+
+${TRUST_HELP}
 
 ${SPEC_FLAG_HELP}
 ${ROOT_FLAG_HELP}`,

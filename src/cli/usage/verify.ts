@@ -12,7 +12,8 @@ same signature as a Sigstore bundle), or from the one of the two named. Checks, 
 signature over DSSE PAE against a trusted key, statement and predicate types,
 the transcript's hash chain, every subject and manifest blob re-hashed, and the
 recorded policy (network none, capabilities dropped, read-only root) in force.
-Never touches the network or the engine. Exit 0 verified, 7 not verified.
+Never touches the network or the engine. Exit 0 verified, 7 not verified
+(KEY_UNTRUSTED when no trusted key signed it).
 
   --key PEM   trust only this public key (repeatable; default: every locks/keys/*.pub.pem)
   --cas DIR   a CAS root holding blobs/sha256/ (repeatable; default: the bundle's
