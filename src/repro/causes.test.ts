@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { CTX, file } from './testing/fixtures.js';
 import { diffTrees } from './tree.js';
-import type { LikelyCause } from './types.js';
+import type { DiffContext, LikelyCause, RunFacts } from './types.js';
 
 /** The likely cause diffTrees gives for one file built twice. */
 async function causeOf(a: string | Buffer, b: string | Buffer, path = 'out/file'): Promise<LikelyCause | undefined> {
@@ -123,5 +123,77 @@ describe('likely causes', () => {
 
   it('unknown: quotes the first differing line', async () => {
     expect(await causeOf('optimize = 2\n', 'optimize = 3\n')).toEqual({ cause: 'unknown', evidence: "line 1: 'optimize = 2' vs 'optimize = 3'" });
+  });
+});
+
+describe('causes from the values each run was given', () => {
+  /** CTX's runs with some facts replaced: run 1 (side a) and run 2 (side b). */
+  const withFacts = (a: Partial<RunFacts>, b: Partial<RunFacts>): DiffContext => ({ runs: [{ ...CTX.runs[0]!, ...a }, { ...CTX.runs[1]!, ...b }] });
+  async function cause(ctx: DiffContext, x: string, y: string): Promise<LikelyCause | undefined> {
+    const [e] = await diffTrees([file('out/f', x)], [file('out/f', y)], ctx);
+    return e!.likelyCause;
+  }
+
+  it('timezone: the UTC offset date(1) prints under each run’s TZ', async () => {
+    const ctx = withFacts({ tz: 'UTC', tzValue: '' }, { tz: 'Etc/GMT-14', tzValue: '<+14>-14' });
+    expect(await cause(ctx, '+0000\n', '+1400\n')).toEqual({
+      cause: 'timezone',
+      evidence: "line 1: '+0000' vs '+1400'; '+0000' is the time zone of run 1, '+1400' is the time zone of run 2",
+    });
+    expect((await cause(ctx, 'zone UTC\n', 'zone +14\n'))!.cause).toBe('timezone');
+  });
+
+  it('locale: the locale run 2 was given, printed', async () => {
+    const ctx = withFacts({ locale: '' }, { locale: 'en_US.UTF-8' });
+    expect(await cause(ctx, 'lang=unset\n', 'lang=en_US.UTF-8\n')).toMatchObject({ cause: 'locale', evidence: expect.stringContaining("'en_US.UTF-8' is the locale of run 2") });
+  });
+
+  it('umask, uid/gid and CPU count: bare numbers count only when each side shows its own run’s value', async () => {
+    expect((await cause(withFacts({ umask: '0022' }, { umask: '0077' }), '0022\n', '0077\n'))!.cause).toBe('umask');
+    expect((await cause(withFacts({ uid: 65534, gid: 65534 }, { uid: 12345, gid: 12345 }), 'uid=65534\n', 'uid=12345\n'))!.cause).toBe('uid-gid');
+    const cpus = withFacts({ cpus: 2 }, { cpus: 1 });
+    expect((await cause(cpus, 'jobs 2\n', 'jobs 1\n'))!.cause).toBe('cpu-count');
+    // a 2 that becomes a 3 is not the CPU count of run 2
+    expect((await cause(cpus, 'version 2\n', 'version 3\n'))!.cause).toBe('unknown');
+  });
+
+  it('address: mappings and pointers placed by ASLR', async () => {
+    const c = await cause(CTX, '7ffd1efe8000-7ffd1f009000 rw-p [stack]\n', '7ffc148ce000-7ffc148ef000 rw-p [stack]\n');
+    expect(c!.cause).toBe('address');
+    expect((await cause(CTX, 'ptr=0x55d0c2a1b2a0\n', 'ptr=0x5611e3f4c2a0\n'))!.cause).toBe('address');
+  });
+
+  it('env-order: the same NAME=value entries in another order', async () => {
+    const ctx = withFacts({ envReversed: false }, { envReversed: true });
+    expect(await cause(ctx, 'A=1\nB=2\nC=3\n', 'C=3\nB=2\nA=1\n')).toEqual({
+      cause: 'env-order',
+      evidence: "same 3 lines in a different order, every one a NAME=value environment entry (run 2 passed its environment in reverse order); first difference at line 1: 'A=1' vs 'C=3'",
+    });
+  });
+
+  it('random: two paths that differ in one name are not random values', async () => {
+    const c = await cause(CTX, 'dir /tmp/build-Ucc5JcQ2/lib-a1\n', 'dir /tmp/build-Ucc5JcQ2/lib-b2\n');
+    expect(c!.cause).toBe('unknown');
+  });
+});
+
+describe('metadata causes', () => {
+  const withFacts = (a: Partial<RunFacts>, b: Partial<RunFacts>): DiffContext => ({ runs: [{ ...CTX.runs[0]!, ...a }, { ...CTX.runs[1]!, ...b }] });
+
+  it('a mode that is one base mode under the two runs’ umasks is the umask', async () => {
+    const ctx = withFacts({ umask: '0022' }, { umask: '0077' });
+    const [e] = await diffTrees([file('f', 'x', { mode: 0o644 })], [file('f', 'x', { mode: 0o600 })], ctx);
+    expect(e!.likelyCause).toEqual({ cause: 'umask', evidence: "mode 0644 vs 0600: 0644 masked by run 1's umask 0022 and run 2's 0077" });
+    // the same modes under equal umasks are not
+    const [same] = await diffTrees([file('f', 'x', { mode: 0o644 })], [file('f', 'x', { mode: 0o600 })], CTX);
+    expect(same!.likelyCause!.cause).toBe('unknown');
+  });
+
+  it('an owner that is the building uid, with every other metadata cause named beside it', async () => {
+    const ctx = withFacts({ uid: 65534, gid: 65534, umask: '0022' }, { uid: 12345, gid: 12345, umask: '0077' });
+    const [e] = await diffTrees([file('f', 'x', { mode: 0o644, uid: 65534, gid: 65534 })], [file('f', 'x', { mode: 0o600, uid: 12345, gid: 12345 })], ctx);
+    expect(e!.likelyCause!.cause).toBe('uid-gid');
+    expect(e!.likelyCause!.also).toEqual(['umask']);
+    expect(e!.likelyCause!.evidence).toContain('uid 65534 vs 12345, gid 65534 vs 12345');
   });
 });
