@@ -132,6 +132,11 @@ export const StepEventSchema = z.union([
   z.object({ ...stepBase, verdict: z.literal('skipped') }),
 ]);
 
+/** How a step ended, as its transcript event says: the one list of step verdicts. */
+export type StepVerdict = z.infer<typeof StepEventSchema>['verdict'];
+/** A step's verdict where a cell error can also end it (the ledger's rows, the report). */
+export type StepOutcome = StepVerdict | 'error';
+
 export const OutputEventSchema = z.union([
   z.object({ env: z.string().min(1), path: z.string(), entries: z.array(OutputEntrySchema) }),
   z.object({ env: z.string().min(1), error: z.string() }),

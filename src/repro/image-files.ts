@@ -1,9 +1,8 @@
-import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { normalizeEntryPath } from '../archive/paths.js';
 import { forEachTarEntry } from '../archive/tar-read.js';
 import { isNotFound } from '../engine/client.js';
-import { runLabels } from '../engine/labels.js';
+import { openImageFilesystem, type ImageFilesystem } from '../engine/image-filesystem.js';
 import { measureImage } from '../engine/measure.js';
 import type { Digest } from '../util/digest.js';
 
@@ -11,16 +10,15 @@ import type { Digest } from '../util/digest.js';
 export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promise<{ files: Map<string, Buffer>; note?: string }>;
 
 /**
- * Exports a created (never started) container of the image and keeps the wanted regular
- * files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
+ * Reads the image's filesystem and keeps the wanted regular files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
  */
 export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
   return async (imageId, paths) => {
     const files = new Map<string, Buffer>();
     if (paths.size === 0) return { files };
-    let container: Docker.Container;
+    let image: ImageFilesystem;
     try {
-      container = await docker.createContainer({ Image: imageId, Entrypoint: ['/nonexistent'], Labels: runLabels(runId, 'measure'), NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
+      image = await openImageFilesystem(docker, imageId, runId);
     } catch (e) {
       if (isNotFound(e)) return { files, note: `image ${imageId.slice(0, 19)} is not in this engine: contents compared by digest only` };
       throw e;
@@ -28,8 +26,7 @@ export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 
     let total = 0;
     let skipped = 0;
     try {
-      const tar = (await container.export()) as unknown as Readable;
-      await forEachTarEntry(tar, async (header, body) => {
+      await forEachTarEntry(await image.tar(), async (header, body) => {
         const path = normalizeEntryPath(header.name);
         if (!paths.has(path) || (header.type !== 'file' && header.type !== 'contiguous-file')) return;
         if (total + (header.size ?? 0) > maxBytes) {
@@ -43,7 +40,7 @@ export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 
         files.set(path, buf);
       });
     } finally {
-      await container.remove({ force: true }).catch(() => undefined);
+      await image.remove();
     }
     return { files, ...(skipped > 0 ? { note: `${skipped} files not read (over ${maxBytes} bytes in all): compared by digest only` } : {}) };
   };

@@ -16,7 +16,7 @@ import { captureToCas } from './capture.js';
 import { evaluateExpect, type ExpectationFailure, type StreamText } from './expect.js';
 import type { Reporter } from './reporter.js';
 
-export type StepVerdict = 'pass' | 'fail' | 'timeout' | 'skipped';
+import type { StepVerdict } from '../proof/transcript-events-cell.js';
 
 export interface StreamRef {
   digest: Digest;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newRunId } from '../util/run-id.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { join, relative } from 'node:path';
@@ -80,9 +80,6 @@ export interface RunResult {
   startedAt: Date;
 }
 
-export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
-}
 
 /** Mutable state of one run, shared by its phases. */
 interface RunState {

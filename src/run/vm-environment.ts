@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { tarToCas, type OutputEntry } from '../archive/extract.js';
-import { runLabels } from '../engine/labels.js';
+import { openImageFilesystem } from '../engine/image-filesystem.js';
 import type { EnvironmentSpec } from '../spec/types.js';
 import { runInVm } from '../vm/run-vm.js';
 import { captureToCas, type Capture } from './capture.js';
@@ -19,14 +19,15 @@ import { finishStep, recordOutputSet, skipStep, type CellImage, type Environment
 export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, spec: EnvironmentSpec, image: CellImage): Promise<EnvironmentOutcome> {
   const vm = spec.vm!;
   const { docker, cas, transcript } = ctx;
+  // labelled with the run: should the directory below fail, gc still finds the container
+  const exporter = await openImageFilesystem(docker, image.imageId, ctx.runId);
   // Outside the CAS's tmp/ (swept of strangers) and short, for the guest's Unix socket path.
   const work = await mkdtemp(join(tmpdir(), 'airlock-vm-'));
-  const exporter = await docker.createContainer({ Image: image.imageId, Entrypoint: ['/nonexistent'], Labels: runLabels(ctx.runId, 'measure'), NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
   const captures = new Map<number, { out: Capture; err: Capture }>();
   const outputs = new Map<string, Promise<OutputEntry[]>>();
   const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
-    const rootfs = (await exporter.export()) as unknown as Readable;
+    const rootfs = await exporter.tar();
     ctx.reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: `vm:${exporter.id.slice(0, 12)}` });
     const result = await runInVm({
       rootfs,
@@ -96,7 +97,7 @@ export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, sp
       pair.out.sink.end();
       pair.err.sink.end();
     }
-    await exporter.remove({ force: true }).catch(() => undefined);
+    await exporter.remove();
     await rm(work, { recursive: true, force: true });
     transcript.append('teardown', { env: cell, vm: true, removed: true });
   }

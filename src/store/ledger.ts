@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { newRunId } from '../util/run-id.js';
+import type { StepOutcome } from '../proof/transcript-events-cell.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -16,7 +17,6 @@ export const LEASE_RENEW_MS = 15_000;
 export const LEASE_TTL_MS = 60_000;
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'error' | 'interrupted';
-export type StepVerdict = 'pass' | 'fail' | 'timeout' | 'error';
 
 export interface RunRow {
   id: string;
@@ -52,7 +52,7 @@ export interface StepRow {
   durationMs: number | null;
   stdoutDigest: Digest | null;
   stderrDigest: Digest | null;
-  verdict: StepVerdict;
+  verdict: StepOutcome;
   message: string | null;
 }
 
@@ -414,7 +414,7 @@ interface StepDb {
   duration_ms: number | null;
   stdout_digest: string | null;
   stderr_digest: string | null;
-  verdict: StepVerdict;
+  verdict: StepOutcome;
   message: string | null;
 }
 interface BlobDb {
@@ -486,10 +486,6 @@ function migrate(db: Database, migrations: readonly Migration[], path: string): 
   }
 }
 
-function newRunId(at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
-}
 
 /** Runs one database act, turning a raw SQLite error into LEDGER_ERROR. */
 function guard<T>(what: string, fn: () => T): T {
