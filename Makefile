@@ -25,6 +25,7 @@ test-integration: setup
 bench: setup      ## CLI start-up, per-cell cost and repro attribution, each as a ratio against its baseline measured in the same run
 	@bash bench/startup.sh
 	@bash bench/cell-overhead.sh
+	@bash bench/vm-cell.sh
 	@bash bench/repro-attribution.sh
 
 gc:

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# VM cell figures (QEMU, TCG unless AIRLOCK_VM_ACCEL says otherwise):
-#   1. guest root build time and size per image and kind (initramfs plain / gzip, ext4)
-#   2. a VM cell running `echo hi` (runInVm end to end) vs a bare qemu-system-x86_64 boot of
-#      the same kernel + guest root running the same command (rdinit=busybox sh -c ...)
-#   3. bare boot of a large initramfs, plain vs gzip (what the default is based on)
-#   4. Debian cells: bookworm (initramfs) and bookworm-build (ext4, > 256 MiB) running a command
-# Usage: bash bench/vm-cell.sh [runs]   (default 3; prints medians)
+# A VM cell (QEMU, TCG unless AIRLOCK_VM_ACCEL says otherwise) running `echo hi` on
+# airlock/busybox, against a bare qemu-system-x86_64 boot of the same locked kernel and
+# the same guest root running the same command, all in one run (issue 12, item 4):
+#   cold  the guest root is built from the image (export, check, sort, write the cpio)
+#   warm  the guest root is kept in the CAS under the image's rootfs digest (vm/root-cache.ts)
+# Usage: bash bench/vm-cell.sh [runs]   (default 5; medians). Prints figure, airlock, baseline, ratio, target, met.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS="${1:-3}"
+RUNS="${1:-5}"
 ACCEL="${AIRLOCK_VM_ACCEL:-tcg}"
 WORK="$(mktemp -d /tmp/airlock-vm-bench-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
@@ -22,105 +21,64 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { connectEngine } from '$PWD/src/engine/client.ts';
-import { buildGuestRoot } from '$PWD/src/vm/guest-root.ts';
+import { openImageFilesystem } from '$PWD/src/engine/image-filesystem.ts';
+import { Cas } from '$PWD/src/store/cas.ts';
 import { ensureInit } from '$PWD/src/vm/init-build.ts';
 import { resolveKernel } from '$PWD/src/vm/kernel.ts';
 import { runInVm } from '$PWD/src/vm/run-vm.ts';
+import { lockedHelper } from '$PWD/src/base/ensure.ts';
 
-const [mode, image, arg1, arg2, arg3] = process.argv.slice(2);
+// cell <cold|warm> <cache dir>: one VM cell; warm keeps its guest root in <cache dir>
+const [, mode, cacheDir] = process.argv.slice(1);
 const docker = connectEngine();
-const kernel = await resolveKernel('$PWD/locks');
+const cas = await Cas.open('$PWD/artifacts');
+const kernel = await resolveKernel(cas);
 const init = (await ensureInit({ docker, cacheDir: '$PWD/artifacts/vm' })).path;
-const MiB = 1024 * 1024;
-async function exportImage() {
-  const c = await docker.createContainer({ Image: image, Cmd: ['true'], NetworkDisabled: true });
-  const s = await c.export();
-  s.once('end', () => c.remove({ force: true }).catch(() => {}));
-  return s;
-}
+const helper = (await lockedHelper(cas)).path;
+const image = 'airlock/busybox';
+const { Id } = await docker.getImage(image).inspect();
+let fsys;
 const workDir = await mkdtemp(join('$WORK', 'w-'));
-if (mode === 'root') {
-  // root <image> <initramfs|ext4> <gzip 0|1>
-  const r = await buildGuestRoot({ rootfs: await exportImage(), helper: '/bin/busybox', init, modules: kernel.modules, workDir, kind: arg1, memoryBytes: 4096 * MiB, gzip: arg2 === '1' });
-  console.log(JSON.stringify({ kind: r.kind, buildMs: r.buildMs, size: r.size, contentBytes: r.contentBytes, entries: r.entries, path: r.path, initrd: r.initrd.path }));
-} else {
-  // cell <image> <memMiB> <guestRoot kind> <cmd>
-  const sink = () => new PassThrough().resume();
-  let out = '';
-  const r = await runInVm({
-    rootfs: await exportImage(), helper: '/bin/busybox', init, kernel,
-    steps: [{ name: 'cmd', argv: ['sh', '-c', arg3], env: {}, timeoutMs: 600000 }],
-    user: '65534:65534', env: {}, outputs: [], workDir,
-    vm: { memoryBytes: Number(arg1) * MiB, cpus: 2, accel: '$ACCEL', timeoutMs: 900000, guestRoot: arg2 },
-    stepSinks: () => { const o = new PassThrough(); o.on('data', (d) => (out += d)); return { stdout: o, stderr: sink() }; },
-    outputSink: sink,
-  });
-  console.log(JSON.stringify({ totalMs: r.totalMs, bootMs: r.bootMs, buildMs: r.guestRoot.buildMs, kind: r.guestRoot.kind, size: r.guestRoot.size, exit: r.steps[0]?.exitCode ?? null, stepMs: r.steps[0]?.durationMs ?? null, accel: r.accel.used, out: out.trim().split('\n')[0], guestError: r.guestError ?? null, root: r.guestRoot.initrd.path }));
-}
+let out = '';
+const sink = () => new PassThrough().resume();
+const t0 = performance.now();
+const r = await runInVm({
+  rootfs: async () => { fsys = await openImageFilesystem(docker, image, 'bench-vm'); return fsys.tar(); },
+  ...(mode === 'warm' ? { rootCache: { cas: await Cas.open(cacheDir), dir: join(cacheDir, 'vm', 'roots'), rootfsDigest: Id } } : {}),
+  helper, init, kernel,
+  steps: [{ name: 'cmd', argv: ['sh', '-c', 'echo hi'], env: {}, timeoutMs: 600000 }],
+  user: '65534:65534', env: {}, outputs: [], workDir,
+  vm: { memoryBytes: 512 * 1024 * 1024, cpus: 2, accel: '$ACCEL', timeoutMs: 900000, guestRoot: 'initramfs' },
+  stepSinks: () => { const o = new PassThrough(); o.on('data', (d) => (out += d)); return { stdout: o, stderr: sink() }; },
+  outputSink: sink,
+});
+await fsys?.remove();
+console.log(JSON.stringify({ ms: Math.round(performance.now() - t0), cached: r.guestRoot.cached, out: out.trim(), root: r.guestRoot.initrd.path, kernel: kernel.path, helper }));
 EOF
 node_ts() { node --import ./src/store/testing/register-ts.mjs "$WORK/helper.mjs" "$@"; }
 field() { node -e "process.stdout.write(String(JSON.parse(require('fs').readFileSync(0,'utf8'))['$1']))"; }
 
-echo "# airlock VM cell bench ($(nproc) cores, accel $ACCEL, $RUNS runs each, medians)"
-echo "kernel: $(ls /boot/vmlinuz-*-cloud-amd64 | tail -1); $(qemu-system-x86_64 --version | head -1)"
-echo
-
-echo "## 1. guest root build from an image (docker export -> checked, sorted, fixed mtimes)"
-printf '%-32s %-16s %10s %12s %12s\n' image kind build_ms size_MiB content_MiB
-for image in airlock/busybox airlock/debian:bookworm airlock/debian:bookworm-build; do
-  for variant in "initramfs 0" "initramfs 1" "ext4 0"; do
-    set -- $variant
-    label="$1$([ "$2" = 1 ] && echo '+gzip' || true)"
-    times=(); line=""
-    for _ in $(seq "$RUNS"); do line="$(node_ts root "$image" "$1" "$2")"; times+=("$(field buildMs <<<"$line")"); done
-    printf '%-32s %-16s %10s %12.1f %12.1f\n' "$image" "$label" "$(printf '%s\n' "${times[@]}" | median)" \
-      "$(bc -l <<<"$(field size <<<"$line")/1048576")" "$(bc -l <<<"$(field contentBytes <<<"$line")/1048576")"
-  done
-done
-echo
-
-echo "## 2. VM cell vs bare boot, airlock/busybox initramfs, \`echo hi\`"
-totals=(); boots=(); builds=(); root=""
+cold=(); warm=(); bare=(); line=""
+node_ts warm "$WORK/cache" >/dev/null # builds and keeps the root once
 for _ in $(seq "$RUNS"); do
-  line="$(node_ts cell airlock/busybox 512 initramfs 'echo hi')"
-  [ "$(field out <<<"$line")" = hi ] || { echo "cell failed: $line" >&2; exit 1; }
-  totals+=("$(field totalMs <<<"$line")"); boots+=("$(field bootMs <<<"$line")"); builds+=("$(field buildMs <<<"$line")"); root="$(field root <<<"$line")"
+  line="$(node_ts cold -)"; [ "$(field out <<<"$line")" = hi ] || { echo "cold cell failed: $line" >&2; exit 1; }
+  cold+=("$(field ms <<<"$line")")
+  line="$(node_ts warm "$WORK/cache")"; [ "$(field cached <<<"$line")" = true ] || { echo "warm cell did not reuse its root: $line" >&2; exit 1; }
+  warm+=("$(field ms <<<"$line")")
 done
-cp "$root" "$WORK/busybox-root.cpio"
-bare=()
+root="$(field root <<<"$line")"; kernel="$(field kernel <<<"$line")"
 for _ in $(seq "$RUNS"); do
   t0=$(now_ms)
   qemu-system-x86_64 -nodefaults -no-user-config -nographic -monitor none -no-reboot -nic none -machine pc -accel "$ACCEL" -m 512M -smp 2 \
-    -kernel "$(ls /boot/vmlinuz-*-cloud-amd64 | tail -1)" -initrd "$WORK/busybox-root.cpio" \
+    -kernel "$kernel" -initrd "$root" \
     -append 'console=ttyS0 panic=-1 loglevel=4 rdinit=/.airlock/busybox -- sh -c "echo hi; poweroff -f"' \
     -chardev "file,id=console,path=$WORK/bare.log" -serial chardev:console
   bare+=($(( $(now_ms) - t0 )))
   grep -aq 'hi' "$WORK/bare.log" || { echo "bare boot did not print hi" >&2; exit 1; }
 done
-echo "VM cell total (root build + boot + step + poweroff): $(printf '%s\n' "${totals[@]}" | median) ms"
-echo "  of which guest root build:                        $(printf '%s\n' "${builds[@]}" | median) ms"
-echo "  qemu start -> init HELLO (boot + modules):         $(printf '%s\n' "${boots[@]}" | median) ms"
-echo "bare qemu boot, same kernel + root, same command:   $(printf '%s\n' "${bare[@]}" | median) ms"
-echo
-
-echo "## 3. bare boot of a large initramfs (airlock/debian:bookworm), plain vs gzip, 1 GiB guest"
-for gz in 0 1; do
-  line="$(node_ts root airlock/debian:bookworm initramfs "$gz")"; initrd="$(field initrd <<<"$line")"
-  t=()
-  for _ in $(seq "$RUNS"); do
-    t0=$(now_ms)
-    qemu-system-x86_64 -nodefaults -no-user-config -nographic -monitor none -no-reboot -nic none -machine pc -accel "$ACCEL" -m 1024M -smp 2 \
-      -kernel "$(ls /boot/vmlinuz-*-cloud-amd64 | tail -1)" -initrd "$initrd" \
-      -append 'console=ttyS0 panic=-1 loglevel=4 rdinit=/.airlock/busybox -- sh -c "echo hi; poweroff -f"' \
-      -chardev "file,id=console,path=$WORK/bare.log" -serial chardev:console
-    t+=($(( $(now_ms) - t0 )))
-  done
-  printf '%-8s initrd %7.1f MiB  bare boot %6s ms\n' "$([ $gz = 1 ] && echo gzip || echo plain)" "$(bc -l <<<"$(field size <<<"$line")/1048576")" "$(printf '%s\n' "${t[@]}" | median)"
-done
-echo
-
-echo "## 4. Debian cells (one run each)"
-line="$(node_ts cell airlock/debian:bookworm 1024 auto 'cat /etc/debian_version')"
-echo "bookworm ($(field kind <<<"$line"), 1 GiB): total $(field totalMs <<<"$line") ms, root build $(field buildMs <<<"$line") ms, boot $(field bootMs <<<"$line") ms, step $(field stepMs <<<"$line") ms -> $(field out <<<"$line")"
-line="$(node_ts cell airlock/debian:bookworm-build 1024 auto 'gcc --version')"
-echo "bookworm-build ($(field kind <<<"$line"), 1 GiB): total $(field totalMs <<<"$line") ms, root build $(field buildMs <<<"$line") ms, boot $(field bootMs <<<"$line") ms, step $(field stepMs <<<"$line") ms -> $(field out <<<"$line")"
+c=$(printf '%s\n' "${cold[@]}" | median); w=$(printf '%s\n' "${warm[@]}" | median); b=$(printf '%s\n' "${bare[@]}" | median)
+awk -v c="$c" -v w="$w" -v b="$b" 'BEGIN {
+  printf "%-40s %9s %9s %7s %7s %s\n", "figure", "airlock", "baseline", "ratio", "target", "met"
+  printf "%-40s %7d ms %6d ms %7.2f %7s %s\n", "VM cell, guest root built (cold)", c, b, c / b, "-", "-"
+  printf "%-40s %7d ms %6d ms %7.2f %7s %s\n", "VM cell, guest root kept in the CAS", w, b, w / b, "1.30", (w / b <= 1.3 ? "yes" : "no")
+}'

@@ -17,6 +17,7 @@ import { buildGuestRoot } from '../src/vm/guest-root.js';
 import { ensureInit } from '../src/vm/init-build.js';
 import { KERNEL_LOCK_FILE, resolveKernel, type ResolvedKernel } from '../src/vm/kernel.js';
 import { runInVm, type VmRunRequest, type VmRunResult, type VmStep } from '../src/vm/run-vm.js';
+import { Cas } from '../src/store/cas.js';
 import { lockedBusybox, REPO, repoCas } from './helpers.js';
 
 // Real QEMU under TCG (KVM hangs on this machine; the probe finds that out and falls back).
@@ -85,7 +86,7 @@ async function run(steps: VmStep[], opts: Partial<VmRunRequest> & { image?: stri
   const workDir = join(tmp, `w${runs++}`);
   const { image, sinkDelayMs: _delay, ...rest } = opts;
   const result = await runInVm({
-    rootfs: await exportImage(image ?? 'airlock/busybox'),
+    rootfs: () => exportImage(image ?? 'airlock/busybox'),
     helper: busybox,
     steps,
     user: '65534:65534',
@@ -348,6 +349,32 @@ await runInVm({ rootfs, helper: ${JSON.stringify(busybox)}, steps: [{ name: 's',
     expect(out).toContain('ok\n');
     expect(r.result.qemu.argv.join(' ')).toMatch(/snapshot=on/);
     expect((await hashFile(r.result.guestRoot.path)).sha256).toBe(r.result.guestRoot.sha256);
+  });
+});
+
+describe('guest roots are kept in the CAS by the image they come from', () => {
+  it('builds a root once, then boots later cells from the CAS without exporting the image again', async () => {
+    const cas = await Cas.open(await mkdtemp(join(tmp, 'roots-cas-')));
+    const rootCache = { cas, dir: join(cas.root, 'vm', 'roots'), rootfsDigest: 'sha256:' + 'ab'.repeat(32) };
+    let exports = 0;
+    const rootfs = async () => {
+      exports++;
+      return exportImage('airlock/busybox');
+    };
+    const first = await run([step('hi', ['echo', 'hi'])], { rootfs, rootCache });
+    const second = await run([step('hi', ['echo', 'hi'])], { rootfs, rootCache });
+    expect(exports).toBe(1);
+    expect([first.result.guestRoot.cached, second.result.guestRoot.cached]).toEqual([false, true]);
+    expect(second.stdout(0).toString()).toBe('hi\n');
+    // the same bytes, now read from the CAS
+    expect(second.result.guestRoot.sha256).toBe(first.result.guestRoot.sha256);
+    expect(second.result.guestRoot.path).toBe(cas.pathOf(first.result.guestRoot.sha256));
+    // another image (digest) or a root the CAS lost is built again
+    await run([step('hi', ['echo', 'hi'])], { rootfs, rootCache: { ...rootCache, rootfsDigest: 'sha256:' + 'cd'.repeat(32) } });
+    expect(exports).toBe(2);
+    await rm(cas.pathOf(first.result.guestRoot.sha256), { force: true });
+    const rebuilt = await run([step('hi', ['echo', 'hi'])], { rootfs, rootCache });
+    expect([exports, rebuilt.result.guestRoot.cached]).toEqual([3, false]);
   });
 });
 

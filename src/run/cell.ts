@@ -144,7 +144,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const keyChanges = previous ? explainKeyChange(previous.inputs, inputs) : undefined;
     const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
     const env: EnvironmentSpec = cell.spec;
-    const cellImage = { name: image.name, imageId: image.imageId };
+    const cellImage = { name: image.name, imageId: image.imageId, rootfsDigest: image.rootfsDigest };
     const outcome = env.isolation === 'vm' ? await (await import('./vm-environment.js')).runVmEnvironment(ctx, cell.id, env, cellImage) : await runEnvironment(ctx, cell.id, env, cellImage, services);
     const durationMs = Math.round(performance.now() - started);
     const status: CellStatus = outcome.verdict;

@@ -70,6 +70,8 @@ export interface EnvironmentContext {
 export interface CellImage {
   name: string;
   imageId: string;
+  /** normalized rootfs digest: what the image is, whichever engine id it has */
+  rootfsDigest: Digest;
 }
 
 /** A spec service, ready to start: its image resolved to what the engine holds (and its rootfs digest, when known). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { tarToCas, type OutputEntry } from '../archive/extract.js';
-import { openImageFilesystem } from '../engine/image-filesystem.js';
+import { openImageFilesystem, type ImageFilesystem } from '../engine/image-filesystem.js';
 import type { EnvironmentSpec } from '../spec/types.js';
 import { runInVm } from '../vm/run-vm.js';
 import { captureToCas, type Capture } from './capture.js';
@@ -19,18 +19,21 @@ import { finishStep, recordOutputSet, skipStep, type CellImage, type Environment
 export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, spec: EnvironmentSpec, image: CellImage): Promise<EnvironmentOutcome> {
   const vm = spec.vm!;
   const { docker, cas, transcript } = ctx;
-  // labelled with the run: should the directory below fail, gc still finds the container
-  const exporter = await openImageFilesystem(docker, image.imageId, ctx.runId);
   // Outside the CAS's tmp/ (swept of strangers) and short, for the guest's Unix socket path.
   const work = await mkdtemp(join(tmpdir(), 'airlock-vm-'));
+  // the image is exported only when its guest root is not kept yet (vm/root-cache.ts)
+  let exporter: ImageFilesystem | undefined;
   const captures = new Map<number, { out: Capture; err: Capture }>();
   const outputs = new Map<string, Promise<OutputEntry[]>>();
   const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
-    const rootfs = await exporter.tar();
-    ctx.reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: `vm:${exporter.id.slice(0, 12)}` });
+    ctx.reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: `vm:${image.imageId.replace(/^sha256:/, '').slice(0, 12)}` });
     const result = await runInVm({
-      rootfs,
+      rootfs: async () => {
+        exporter = await openImageFilesystem(docker, image.imageId, ctx.runId);
+        return exporter.tar();
+      },
+      rootCache: { cas, dir: join(cas.root, 'vm', 'roots'), rootfsDigest: image.rootfsDigest },
       helper: ctx.helper,
       cas,
       steps: spec.steps.map((s) => ({ name: s.name, argv: s.run, env: s.env, timeoutMs: s.timeoutMs, expectExit: s.expect.exit })),
@@ -67,7 +70,7 @@ export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, sp
       accel: result.accel,
       qemu: result.qemu,
       kernel: result.kernel,
-      guestRoot: { kind: result.guestRoot.kind, sha256: result.guestRoot.sha256, size: result.guestRoot.size, buildMs: result.guestRoot.buildMs, entries: result.guestRoot.entries, initrd: { sha256: result.guestRoot.initrd.sha256, size: result.guestRoot.initrd.size } },
+      guestRoot: { kind: result.guestRoot.kind, cached: result.guestRoot.cached, sha256: result.guestRoot.sha256, size: result.guestRoot.size, buildMs: result.guestRoot.buildMs, entries: result.guestRoot.entries, initrd: { sha256: result.guestRoot.initrd.sha256, size: result.guestRoot.initrd.size } },
       bootLog,
       bootMs: result.bootMs,
       totalMs: result.totalMs,
@@ -97,7 +100,7 @@ export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, sp
       pair.out.sink.end();
       pair.err.sink.end();
     }
-    await exporter.remove();
+    await exporter?.remove();
     await rm(work, { recursive: true, force: true });
     transcript.append('teardown', { env: cell, vm: true, removed: true });
   }

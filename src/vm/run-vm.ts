@@ -13,6 +13,8 @@ import { encodeFrame, FrameDecoder, FrameError, FrameType } from './frame.js';
 import { buildGuestRoot, GUEST_INIT, type GuestRoot } from './guest-root.js';
 import { ensureInit } from './init-build.js';
 import { resolveKernel, type ResolvedKernel } from './kernel.js';
+import { findRoot, keepRoot, rootKey } from './root-cache.js';
+import type { Digest } from '../util/digest.js';
 import { DEFAULT_PATH, encodePlan, parseUser, planProblems, type GuestPlan } from './plan.js';
 import { qemuArgv, qemuPath, qemuVersion } from './qemu.js';
 import { GuestSession, ProtocolError, type SessionOutputResult } from './session.js';
@@ -37,8 +39,10 @@ export interface VmOptions {
 }
 
 export interface VmRunRequest {
-  /** filesystem tar of the cell image (e.g. `docker export` of a created container) */
-  rootfs: Readable;
+  /** filesystem tar of the cell image (e.g. `docker export` of a created container), or how to get it when the root is not kept */
+  rootfs: Readable | (() => Promise<Readable>);
+  /** keep the guest root in this CAS (index in `dir`) under the image's rootfs digest, and reuse it (root-cache.ts) */
+  rootCache?: { cas: Cas; dir: string; rootfsDigest: Digest };
   /** host path of static busybox, placed in the guest at /.airlock/busybox */
   helper: string;
   steps: VmStep[];
@@ -91,6 +95,8 @@ export interface VmRunResult {
     initrd: { path: string; sha256: string; size: number };
     entries: number;
     contentBytes: number;
+    /** taken from the root cache: not built in this run */
+    cached: boolean;
   };
   /** serial console log (the caller stores it as a blob) */
   bootLogPath: string;
@@ -126,21 +132,32 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
   const started = performance.now();
   const { plan, kernel, accel, init, binary, version } = await prepare(req).catch((e: unknown) => {
     // nobody will read the image now: let its producer (e.g. `docker export`) go
-    req.rootfs.destroy();
+    if (typeof req.rootfs !== 'function') req.rootfs.destroy();
     throw e;
   });
 
   await fs.mkdir(req.workDir, { recursive: true });
-  const root = await buildGuestRoot({
-    rootfs: req.rootfs,
-    helper: req.helper,
-    init,
-    modules: kernel.modules,
-    workDir: req.workDir,
-    kind: req.vm.guestRoot ?? 'auto',
-    memoryBytes: req.vm.memoryBytes,
-    ...(req.signal ? { signal: req.signal } : {}),
-  });
+  const kind = req.vm.guestRoot ?? 'auto';
+  const cache = req.rootCache;
+  const key = cache ? await rootKey({ rootfsDigest: cache.rootfsDigest, helper: req.helper, init, modules: kernel.modules, kind, memoryBytes: req.vm.memoryBytes, gzip: false }) : undefined;
+  const kept = cache && key ? await findRoot(cache.cas, cache.dir, key) : undefined;
+  if (kept && typeof req.rootfs !== 'function') req.rootfs.destroy();
+  const root =
+    kept ??
+    (await buildGuestRoot({
+      rootfs: typeof req.rootfs === 'function' ? await req.rootfs() : req.rootfs,
+      helper: req.helper,
+      init,
+      modules: kernel.modules,
+      workDir: req.workDir,
+      kind,
+      memoryBytes: req.vm.memoryBytes,
+      ...(req.signal ? { signal: req.signal } : {}),
+    }));
+  if (!kept && cache && key) {
+    await fs.mkdir(cache.dir, { recursive: true });
+    await keepRoot(cache.cas, cache.dir, key, root);
+  }
 
   const sockDir = await fs.mkdtemp(join(req.workDir, 'ch-'));
   const channelSocket = join(sockDir, 'channel.sock');
@@ -173,7 +190,7 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
     accel,
     qemu: { binary, version, argv },
     kernel: { path: kernel.path, sha256: kernel.sha256, version: kernel.version, release: kernel.release },
-    guestRoot: rootFacts(root),
+    guestRoot: { ...rootFacts(root), cached: kept !== undefined },
     bootLogPath,
     bootMs: outcome.bootMs,
     totalMs: Math.round(performance.now() - started),
@@ -194,7 +211,7 @@ async function prepare(req: VmRunRequest) {
   return { plan, kernel, accel, init, binary, version };
 }
 
-function rootFacts(r: GuestRoot): VmRunResult['guestRoot'] {
+function rootFacts(r: GuestRoot): Omit<VmRunResult['guestRoot'], 'cached'> {
   return {
     kind: r.kind,
     path: r.path,
