@@ -14,8 +14,9 @@ need=()
 # mmdebstrap + apt-utils (apt-ftparchive): the Debian bases, built from their locked .debs;
 # kmod (depmod): the locked guest kernel's modules; runsc: gVisor cells; qemu-system-x86
 # (+ cpio, e2fsprogs): VM cells; libxml2-utils (xmllint) and chromium: the report tests;
-# docker-compose: the dev stack test. busybox and the guest kernel come from locks/, not the host.
-for pkg in mmdebstrap apt-utils kmod xz-utils runsc qemu-system-x86 cpio e2fsprogs libxml2-utils chromium docker-compose; do
+# docker-compose: the dev stack test; podman: the Podman engine test (its Docker-compatible API,
+# scripts/podman-service.sh). busybox and the guest kernel come from locks/, not the host.
+for pkg in mmdebstrap apt-utils kmod xz-utils runsc qemu-system-x86 cpio e2fsprogs libxml2-utils chromium docker-compose podman; do
   dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

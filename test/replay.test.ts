@@ -136,7 +136,8 @@ describe('airlock replay', () => {
     expect(verify.exitCode, verify.stderr).toBe(0);
     const replay = await execa('node', [bin, 'replay', out, '--key', keyFile, '--cas', join(elsewhere, 'empty-cas'), '--root', elsewhere, '--json'], { reject: false, cwd: elsewhere });
     const result = JSON.parse(replay.stdout.trim().split('\n').at(-1)!);
-    expect(result, replay.stderr).toMatchObject({ type: 'result', command: 'replay', verdict: 'reproduced', original: { runId: original.runId } });
+    // on a mismatch, say what differed (the result carries every differing path with its cause)
+    expect(result, `${replay.stderr}\n${JSON.stringify(result, null, 1).slice(0, 6000)}`).toMatchObject({ type: 'result', command: 'replay', verdict: 'reproduced', original: { runId: original.runId } });
     expect(replay.exitCode).toBe(0);
     expect(result.replay.bundleDir.startsWith(join(elsewhere, 'proofs'))).toBe(true);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isAirlockError } from '../errors.js';
 import { sha256Digest, sha256Hex } from '../util/digest.js';
-import { isDockerInitPath, parseRootfsListing, rootfsListing } from './rootfs.js';
+import { BUILDAH_MOUNT_POINTS, isDockerInitPath, parseRootfsListing, rootfsListing } from './rootfs.js';
 import { makeTar, tarStream, type TarSpec } from './testing/make-tar.js';
 
 const base: TarSpec[] = [
@@ -131,6 +131,52 @@ describe('rootfsListing', () => {
     expect(isDockerInitPath('etc/hosts.allow')).toBe(false);
     expect(isDockerInitPath('device')).toBe(false);
     expect(isDockerInitPath('etc')).toBe(false);
+  });
+
+  describe('a builder’s mount point (buildah’s `run`)', () => {
+    const built = (run: Partial<TarSpec> = {}, more: TarSpec[] = []): TarSpec[] => [...base, { name: './run/', type: 'directory', mode: 0o755, ...run }, ...more];
+    const measure = async (entries: TarSpec[], strict = false) =>
+      rootfsListing(tarStream(await makeTar(entries)), { containerExport: true, strict, builderMountPoints: BUILDAH_MOUNT_POINTS });
+
+    it('is left out only when bare: empty, 0755, root’s; the same filesystem without it has the same digest', async () => {
+      const r = await measure(built({ mtime: new Date(7_000_000_000) }));
+      expect(r.builderMountPointsLeftOut).toEqual(['run']);
+      expect(r.digest).toBe(await digestOf(base));
+      // strict mode too: its creation time is the builder's, not the image's
+      expect((await measure(built({ mtime: new Date(7_000_000_000) }), true)).digest).toBe((await measure(base, true)).digest);
+    });
+
+    it('is kept, so the digest changes, with anything in it or another mode, owner or xattr', async () => {
+      const plain = await digestOf(base);
+      const variants: TarSpec[][] = [
+        built({}, [{ name: './run/daemon.pid', content: '1\n' }]),
+        built({}, [{ name: './run/lock/', type: 'directory', mode: 0o755 }]),
+        built({}, [{ name: './run/.hidden', type: 'symlink', linkname: '/etc/passwd' }]),
+        built({ mode: 0o1777 }),
+        built({ mode: 0o700 }),
+        built({ uid: 65534 }),
+        built({ gid: 100 }),
+        built({ pax: { 'SCHILY.xattr.user.note': 'x' } }),
+        built({ type: 'file', content: '' }),
+      ];
+      const digests = [];
+      for (const v of variants) {
+        const r = await measure(v);
+        expect(r.builderMountPointsLeftOut, JSON.stringify(v.at(-1))).toEqual([]);
+        expect(r.digest).toBe(await digestOf(v, false, isDockerInitPath));
+        digests.push(r.digest);
+      }
+      for (const d of digests) expect(d).not.toBe(plain);
+      expect(new Set(digests).size).toBe(digests.length);
+    });
+
+    it('is kept unless the caller names it: Docker’s measurements are unchanged', async () => {
+      const r = await rootfsListing(tarStream(await makeTar(built())), { containerExport: true });
+      expect(r.builderMountPointsLeftOut).toEqual([]);
+      expect(parseRootfsListing(r.listing).map((e) => e.path)).toContain('run');
+      expect(r.digest).not.toBe(await digestOf(base));
+      expect(BUILDAH_MOUNT_POINTS).toEqual(['run']);
+    });
   });
 
   it('refuses a malformed tar with ARCHIVE_UNSAFE and passes source errors through', async () => {

@@ -50,6 +50,13 @@ export interface RootfsListingOptions {
    * not excluded by that alone).
    */
   exclude?: (path: string) => boolean;
+  /**
+   * Mount points the engine's builder may have left, by normalized path (BUILDAH_MOUNT_POINTS):
+   * each is left out only when it is exactly what the builder makes, an empty directory with
+   * mode 0755 owned by 0:0 and no xattrs. Anything in it, another mode or owner keeps it.
+   * The caller decides which paths the builder can have added (see engine/measure.ts).
+   */
+  builderMountPoints?: readonly string[];
 }
 
 export interface RootfsListing {
@@ -58,6 +65,8 @@ export interface RootfsListing {
   /** JSON Lines: one canonical (RFC 8785) record per line, sorted by path in byte order */
   listing: Buffer;
   entries: number;
+  /** which of `builderMountPoints` were bare, and so left out */
+  builderMountPointsLeftOut: string[];
 }
 
 /**
@@ -85,6 +94,14 @@ export function isDockerInitPath(p: string): boolean {
   const path = normalizeEntryPath(p);
   return DOCKER_INIT_LAYER_PATHS.includes(path) || INIT_SUBTREES.some((d) => path.startsWith(d));
 }
+
+/**
+ * The mount points Podman's builder (buildah) leaves in the first layer with a RUN step when
+ * the filesystem lacks them, beyond those DOCKER_INIT_LAYER_PATHS already leaves out for every
+ * engine (it also leaves `dev`, `proc`, `sys`, `etc/hosts`, `etc/hostname`,
+ * `etc/resolv.conf`): the directory it mounts `/run` on, created empty, 0755, root's.
+ */
+export const BUILDAH_MOUNT_POINTS: readonly string[] = ['run'];
 
 /** Extended attributes that say where a file was unpacked, not what it is. */
 const HOST_XATTRS = new Set(['security.selinux']);
@@ -140,13 +157,24 @@ export async function rootfsListing(tar: Readable, options: RootfsListingOptions
     records.set(path, rec);
   });
 
-  normalizeHardlinks(records, exclude);
+  const leftOut = (options.builderMountPoints ?? []).filter((p) => isBareMountPoint(records, p));
+  const excluded = (p: string): boolean => exclude(p) || leftOut.includes(p);
+  normalizeHardlinks(records, excluded);
 
   const kept = [...records.values()]
-    .filter((r) => !exclude(r.path))
+    .filter((r) => !excluded(r.path))
     .sort((a, b) => compareBytes(a.path, b.path));
   const listing = Buffer.from(kept.map((r) => `${canonicalRecord(r)}\n`).join(''), 'utf8');
-  return { digest: sha256Digest(listing), listing, entries: kept.length };
+  return { digest: sha256Digest(listing), listing, entries: kept.length, builderMountPointsLeftOut: leftOut };
+}
+
+/** An empty directory, 0755, owned by 0:0, without xattrs: a mount point as a builder creates it. */
+function isBareMountPoint(records: Map<string, RootfsRecord>, path: string): boolean {
+  const r = records.get(path);
+  if (r?.type !== 'dir' || r.mode !== '0755' || r.uid !== 0 || r.gid !== 0 || r.xattrs !== undefined) return false;
+  const below = `${path}/`;
+  for (const p of records.keys()) if (p.startsWith(below)) return false;
+  return true;
 }
 
 /** Parses a listing back into records (for diffing two rootfs digests in reports). */

@@ -91,11 +91,15 @@ export function firstDifferingPaths(locked: string, built: string, max = 10): st
   return out;
 }
 
+/**
+ * Imports a base's rootfs as `ref` (`repo:tag`), labelled with its rootfs digest. The whole
+ * reference goes in `repo`: Docker splits a tag off it, and Podman (4.x) ignores the
+ * separate `tag` parameter (the image would be `<repo>:latest`). The engine must then
+ * answer for `ref` with the label, or the import failed.
+ */
 export async function importRootfs(docker: Docker, tarPath: string, ref: string, rootfsDigest: string): Promise<void> {
-  const [repo, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
   const stream = (await docker.importImage(createReadStream(tarPath), {
-    repo,
-    tag,
+    repo: ref,
     changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["/bin/sh"]', `LABEL ${LABEL_ROOTFS}=${rootfsDigest}`],
   } as object)) as unknown as Readable;
   let error: string | undefined;
@@ -103,5 +107,14 @@ export async function importRootfs(docker: Docker, tarPath: string, ref: string,
     if (m.error !== undefined) error = m.errorDetail?.message ?? m.error;
   });
   if (error !== undefined) throw new AirlockError('BASE_BUILD_FAILED', `importing ${ref} failed: ${error}`);
+  const label = await docker
+    .getImage(ref)
+    .inspect()
+    .then((i) => i.Config?.Labels?.[LABEL_ROOTFS], () => undefined);
+  if (label !== rootfsDigest) {
+    throw new AirlockError('BASE_BUILD_FAILED', `importing ${ref} failed: the engine does not answer for ${ref} with label ${LABEL_ROOTFS}=${rootfsDigest} afterwards`, {
+      details: { ref, label: label ?? null },
+    });
+  }
 }
 

@@ -55,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     const err = toAirlockError(e);
     if (argv.includes('--json')) process.stdout.write(`${errorLine(command?.name ?? null, err)}\n`);
     else process.stderr.write(`airlock: error [${err.code}]: ${err.message}\n`);
+    // under GitHub Actions: spec problems annotated at their file:line:col, other errors plainly
+    if (process.env.GITHUB_ACTIONS === 'true') await (await import('./github.js')).reportErrorToGitHub(command?.name ?? null, err);
     if (err.code === 'INTERNAL' && process.env.AIRLOCK_DEBUG) process.stderr.write(`${(err.cause as Error)?.stack ?? err.stack}\n`);
     return err.exitCode;
   }

@@ -8,6 +8,7 @@ import { runSpec, type RunResult } from '../run/run.js';
 import { openWorkspace } from '../run/workspace.js';
 import { loadSpec } from '../spec/load.js';
 import type { VerifyReport } from '../verify/index.js';
+import { reportRunToGitHub } from './github.js';
 import { withInterrupts } from './interrupts.js';
 import { notVerifiedReason, trustAndVerify } from './sealed-check.js';
 
@@ -45,6 +46,7 @@ export interface FlowResult {
  */
 export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
   const loaded = await loadSpec(opts.spec);
+  opts.reporter.steps?.(Object.fromEntries(Object.entries(loaded.spec.environments).map(([name, env]) => [name, env.steps.map((s) => s.name)])));
   const key = await loadSigningKey();
   // no engine is a plain error (exit 3) before anything starts, not a sealed bundle of a run that never ran
   const docker = connectEngine();
@@ -73,8 +75,25 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
     const axes = loaded.spec.matrix ? Object.keys(loaded.spec.matrix.axes) : [];
     const reports = await writeReports(await reportRun(result, loaded.spec.name, axes, workspace.cas, check), workspace.cas);
     opts.reporter.event({ type: 'reports', ...reports });
-    return { result, verification, check, trust, verifyExitCode, reports };
+    const flow: FlowResult = { result, verification, check, trust, verifyExitCode, reports };
+    // the live status line is gone before anything else is written to stderr
+    opts.reporter.close?.();
+    // under GitHub Actions: failed steps as annotations at their spec lines, and the job summary
+    await reportRunToGitHub({
+      loaded,
+      workspaceRoot: workspace.root,
+      runId: result.runId,
+      bundleDir: result.bundleDir,
+      cells: result.cells,
+      ...(result.error ? { error: result.error } : {}),
+      durationMs: result.durationMs,
+      check,
+      reports,
+      verdictLine: flowVerdictLine(flow),
+    });
+    return flow;
   } finally {
+    opts.reporter.close?.();
     workspace.close();
   }
 }
@@ -107,7 +126,8 @@ export function flowJson(flow: FlowResult) {
   };
 }
 
-export function flowSummary({ result: r, check, reports }: FlowResult): string[] {
+export function flowSummary(flow: FlowResult): string[] {
+  const { result: r, check, reports } = flow;
   const counts = new Map<string, number>();
   for (const c of r.cells) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
   return [
@@ -116,6 +136,11 @@ export function flowSummary({ result: r, check, reports }: FlowResult): string[]
     `report: ${reports.html}`,
     check.verified ? `verified: signed by ${check.keyid}` : `NOT verified: ${check.problem}`,
     ...(r.error ? [`error [${r.error.code}]: ${r.error.message}`] : []),
-    r.verdict === 'passed' && check.verified ? 'PASS' : `FAIL (${r.verdict}${check.verified ? '' : `, ${notVerifiedReason(check)}`})`,
+    flowVerdictLine(flow),
   ];
+}
+
+/** The last line: `PASS` only when the run passed and its bundle verified, else `FAIL (…)` saying why. */
+export function flowVerdictLine({ result: r, check }: Pick<FlowResult, 'result' | 'check'>): string {
+  return r.verdict === 'passed' && check.verified ? 'PASS' : `FAIL (${r.verdict}${check.verified ? '' : `, ${notVerifiedReason(check)}`})`;
 }

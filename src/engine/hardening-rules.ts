@@ -7,6 +7,11 @@ import { isDeepStrictEqual } from 'node:util';
  * Read-backs are compared by meaning, not spelling: an engine that lists every
  * capability instead of `ALL`, reports `CpuQuota/CpuPeriod` instead of `NanoCpus`,
  * orders tmpfs options differently or spells bind options out says the same thing.
+ * Podman's Docker-compatible API (4.x) reads back what the OCI spec it generated holds,
+ * in its own terms: the capabilities missing from the default set (not `ALL`), `Runtime`
+ * `oci` for every container, bind and tmpfs options spelled out (`rprivate`, `rbind`,
+ * `tmpcopyup`), and, with a read-only root, the tmpfs mounts it adds itself; each is
+ * read below for what it means (see PODMAN_READ_ONLY_TMPFS for what that addition is).
  * Pure: no engine access, so verify can load it.
  */
 
@@ -47,6 +52,8 @@ export interface HardeningRule {
   expected: (req: HardeningRequest) => unknown;
   /** what to quote from the read-back in a mismatch */
   actual: (rb: Readback) => unknown;
+  /** whether the read-back's meaning satisfies the expected one; default: they are equal */
+  satisfies?: (meaning: unknown, expected: unknown) => boolean;
 }
 
 /** Every Linux capability (5.9+); an engine may list them all instead of writing ALL. */
@@ -58,6 +65,30 @@ export const ALL_CAPABILITIES = [
   'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
 ] as const;
 
+/**
+ * The capabilities a container starts from before CapDrop and CapAdd apply: Docker's
+ * default set (moby `oci/caps`), which is also the default bounding set of the OCI
+ * runtime-tools generator that Podman computes its read-back against (libpod
+ * `generateInspectContainerHostConfig`: CapDrop = this set minus the container's bounding
+ * set, CapAdd = the bounding set minus this set). With CapAdd empty (its own rule),
+ * dropping all of these leaves no capability on either engine.
+ */
+export const DEFAULT_CAPABILITIES = [
+  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID',
+  'SETPCAP', 'SETUID', 'SYS_CHROOT',
+] as const;
+
+/**
+ * What Podman mounts by itself on a read-only root (its `--read-only-tmpfs`, which its
+ * Docker-compatible API always turns on): a tmpfs at each of these paths a request did
+ * not mount itself, with exactly these options. Unlike the policy's tmpfs they are not
+ * `noexec` and not sized (their pages still count against the memory limit); a cell on
+ * Podman can write there. They are accepted only in exactly this form, at exactly these
+ * paths, and in addition to (never instead of) what the request mounted; the read-back
+ * keeps them, so reports and verify show them.
+ */
+export const PODMAN_READ_ONLY_TMPFS = { paths: ['/run', '/tmp', '/var/tmp'], options: ['nodev', 'nosuid', 'rprivate', 'rw', 'tmpcopyup'] } as const;
+
 const TMPFS_FLAGS = 'rw,noexec,nosuid,nodev';
 const TMPFS_MODE = '1777';
 
@@ -66,9 +97,10 @@ const capName = (c: string) => c.toUpperCase().replace(/^CAP_/, '');
 /** A limit the engine reads back as 0, -1 or nothing means "no limit". */
 const limit = (v: unknown): number | 'unlimited' => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 'unlimited');
 
+/** `all` when nothing of the default set is left: ALL, every capability, or every default one listed (Podman). */
 function capsDropped(rb: Readback): 'all' | string[] {
   const dropped = new Set(strings(rb.hostConfig.CapDrop).map(capName));
-  if (dropped.has('ALL') || ALL_CAPABILITIES.every((c) => dropped.has(c))) return 'all';
+  if (dropped.has('ALL') || DEFAULT_CAPABILITIES.every((c) => dropped.has(c))) return 'all';
   return [...dropped].sort();
 }
 
@@ -104,9 +136,31 @@ export function tmpfsMeaning(options: string): { readOnly: boolean; noexec: bool
 const tmpfsRequest = (r: HardeningRequest) => Object.fromEntries(r.tmpfs.map((p) => [p, `${TMPFS_FLAGS},size=${r.memoryBytes},mode=${TMPFS_MODE}`]));
 const bindsRequest = (r: HardeningRequest) => r.binds.map((b) => `${b.source}:${b.target}:ro`);
 
-function tmpfsOf(t: unknown): Record<string, ReturnType<typeof tmpfsMeaning>> {
+type TmpfsMeaning = ReturnType<typeof tmpfsMeaning> & { addedBy?: 'podman' };
+
+/** Whether a read-back tmpfs is one Podman added on its own (see PODMAN_READ_ONLY_TMPFS). */
+export function isPodmanReadOnlyTmpfs(path: string, options: string): boolean {
+  const opts = options.split(',').map((o) => o.trim().toLowerCase()).sort();
+  return (PODMAN_READ_ONLY_TMPFS.paths as readonly string[]).includes(path) && isDeepStrictEqual(opts, [...PODMAN_READ_ONLY_TMPFS.options]);
+}
+
+function tmpfsOf(t: unknown): Record<string, TmpfsMeaning> {
   if (t === null || typeof t !== 'object' || Array.isArray(t)) return {};
-  return Object.fromEntries(Object.entries(t as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, o]) => [path, tmpfsMeaning(String(o))]));
+  return Object.fromEntries(
+    Object.entries(t as Record<string, unknown>)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([path, o]) => [path, { ...tmpfsMeaning(String(o)), ...(isPodmanReadOnlyTmpfs(path, String(o)) ? { addedBy: 'podman' as const } : {}) }]),
+  );
+}
+
+/** Every requested tmpfs as asked; anything more only what Podman adds on its own. */
+function tmpfsSatisfies(meaning: unknown, expected: unknown): boolean {
+  const got = meaning as Record<string, TmpfsMeaning>;
+  const want = expected as Record<string, TmpfsMeaning>;
+  return (
+    Object.entries(want).every(([path, m]) => isDeepStrictEqual(got[path], m)) &&
+    Object.entries(got).every(([path, m]) => Object.hasOwn(want, path) || m.addedBy === 'podman')
+  );
 }
 
 const BIND_READ_ONLY = new Set(['ro', 'readonly']);
@@ -144,7 +198,15 @@ export const HARDENING_RULES: readonly HardeningRule[] = [
   { field: 'Privileged', target: 'HostConfig', request: () => ({ Privileged: false }), meaning: (rb) => rb.hostConfig.Privileged ?? null, expected: () => false, actual: (rb) => rb.hostConfig.Privileged },
   { field: 'SecurityOpt', target: 'HostConfig', request: () => ({ SecurityOpt: ['no-new-privileges'] }), meaning: noNewPrivileges, expected: () => true, actual: (rb) => rb.hostConfig.SecurityOpt },
   { field: 'ReadonlyRootfs', target: 'HostConfig', request: (r) => ({ ReadonlyRootfs: r.readOnlyRootfs }), meaning: (rb) => rb.hostConfig.ReadonlyRootfs === true, expected: (r) => r.readOnlyRootfs, actual: (rb) => rb.hostConfig.ReadonlyRootfs },
-  { field: 'Tmpfs', target: 'HostConfig', request: (r) => ({ Tmpfs: tmpfsRequest(r) }), meaning: (rb) => tmpfsOf(rb.hostConfig.Tmpfs), expected: (r) => tmpfsOf(tmpfsRequest(r)), actual: (rb) => rb.hostConfig.Tmpfs },
+  {
+    field: 'Tmpfs',
+    target: 'HostConfig',
+    request: (r) => ({ Tmpfs: tmpfsRequest(r) }),
+    meaning: (rb) => tmpfsOf(rb.hostConfig.Tmpfs),
+    expected: (r) => tmpfsOf(tmpfsRequest(r)),
+    actual: (rb) => rb.hostConfig.Tmpfs,
+    satisfies: tmpfsSatisfies,
+  },
   { field: 'Binds', target: 'HostConfig', request: (r) => ({ Binds: bindsRequest(r) }), meaning: (rb) => bindsOf(rb.hostConfig.Binds), expected: (r) => bindsOf(bindsRequest(r)), actual: (rb) => rb.hostConfig.Binds },
   // Docker reads Config.User back as written; root is only ever asked for by a loosened policy
   { field: 'User', target: 'Config', request: (r) => ({ User: r.user }), meaning: (rb) => rb.user, expected: (r) => r.user, actual: (rb) => rb.user },
@@ -159,7 +221,9 @@ export const HARDENING_RULES: readonly HardeningRule[] = [
     expected: () => ({ ports: [], all: false }),
     actual: (rb) => ({ PortBindings: rb.hostConfig.PortBindings ?? null, PublishAllPorts: rb.hostConfig.PublishAllPorts ?? null }),
   },
-  { field: 'Runtime', target: 'HostConfig', request: (r) => (r.runtime ? { Runtime: r.runtime } : {}), meaning: (rb) => rb.hostConfig.Runtime ?? null, expected: (r) => r.runtime, actual: (rb) => rb.hostConfig.Runtime },
+  // Podman reads back `oci` for every container: it names no runtime, so it is the engine's
+  // default, never one a request asked for (its compatible API ignores HostConfig.Runtime)
+  { field: 'Runtime', target: 'HostConfig', request: (r) => (r.runtime ? { Runtime: r.runtime } : {}), meaning: (rb) => (rb.hostConfig.Runtime === 'oci' ? null : (rb.hostConfig.Runtime ?? null)), expected: (r) => r.runtime, actual: (rb) => rb.hostConfig.Runtime },
 ];
 
 /** The request as create options: HostConfig fields, and Config fields (User). */
@@ -181,7 +245,7 @@ export function hardeningMismatches(req: HardeningRequest, rb: Readback): Mismat
   const out: Mismatch[] = [];
   for (const rule of HARDENING_RULES) {
     const expected = rule.expected(req);
-    if (expected === undefined || isDeepStrictEqual(rule.meaning(rb), expected)) continue;
+    if (expected === undefined || (rule.satisfies ?? isDeepStrictEqual)(rule.meaning(rb), expected)) continue;
     const actual = rule.actual(rb) ?? null;
     out.push({ field: rule.field, expected, actual, message: `${rule.field}: expected ${JSON.stringify(expected)}, engine reports ${JSON.stringify(actual)}` });
   }

@@ -5,7 +5,9 @@ import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { runtimeFor } from './runtime.js';
 
-const engineWith = (runtimes: Record<string, unknown>) => ({ info: async () => ({ Runtimes: runtimes }) }) as unknown as Docker;
+const DOCKER = { Components: [{ Name: 'Engine' }] };
+const PODMAN = { Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] };
+const engineWith = (runtimes: Record<string, unknown>, version: object = DOCKER) => ({ info: async () => ({ Runtimes: runtimes }), version: async () => version }) as unknown as Docker;
 
 describe('runtimeFor', () => {
   it('uses the engine default for container isolation', async () => {
@@ -17,6 +19,13 @@ describe('runtimeFor', () => {
     expect(error).toMatchObject({ code: 'RUNTIME_UNAVAILABLE' });
     expect((error as Error).message).toContain('apt-get install runsc');
     expect((error as Error).message).toContain('--network=none --ignore-cgroups');
+  });
+
+  it('refuses gvisor on Podman, which lists runsc but cannot run a container under it through this API', async () => {
+    const error = await runtimeFor(engineWith({ runsc: { path: '/usr/bin/runsc' }, runc: { path: '/usr/bin/runc' } }, PODMAN), 'gvisor').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RUNTIME_UNAVAILABLE', details: { product: 'podman' } });
+    expect((error as Error).message).toContain('HostConfig.Runtime');
+    expect(await runtimeFor(engineWith({}, PODMAN), 'container')).toBeUndefined();
   });
 
   it('names runsc and reads its version from the registered binary', async () => {

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { BUNDLE_FILES, ManifestSchema } from '../proof/manifest.js';
+import { REPORT_FILES_DIR } from '../report/html-parts.js';
 import { Cas } from '../store/cas.js';
 import { blobPath } from '../store/layout.js';
 import { blobRoots } from '../verify/blobs.js';
@@ -22,6 +23,8 @@ export interface ExportResult {
  * blob its manifest lists, each re-hashed on the way (a copy never carries a corrupt
  * blob). The copy is assembled beside `outDir` and renamed into place, so `outDir`
  * either does not exist or is complete; an existing non-empty `outDir` is refused.
+ * The report's `report-files/` comes along as links to the copied blobs, so its links work
+ * in the copy.
  */
 export async function exportBundle(opts: { bundleDir: string; outDir: string; blobDirs: readonly string[] }): Promise<ExportResult> {
   const src = resolve(opts.bundleDir);
@@ -63,6 +66,7 @@ export async function exportBundle(opts: { bundleDir: string; outDir: string; bl
       bytes += ref.size;
     }
     await rm(cas.tmpDir, { recursive: true, force: true });
+    await carryReportFiles(src, partial, seen);
     if (existing !== undefined) await rmdir(outDir);
     await mkdir(dirname(outDir), { recursive: true });
     await rename(partial, outDir);
@@ -78,4 +82,21 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
     if (await stat(p).then((s) => s.isFile(), () => false)) return p;
   }
   return undefined;
+}
+
+/**
+ * `report-files/sha256/<hex>` of the source, rebuilt in the copy from the blobs just copied
+ * and re-hashed (a hard link, else a copy): the page's links keep working. A name that is
+ * not a blob of the manifest is left out, never copied unchecked.
+ */
+async function carryReportFiles(src: string, partial: string, copied: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(join(src, REPORT_FILES_DIR, 'sha256')).catch(() => [] as string[]);
+  const wanted = names.filter((n) => /^[0-9a-f]{64}$/.test(n) && copied.has(`sha256:${n}`));
+  if (wanted.length === 0) return;
+  const dir = join(partial, REPORT_FILES_DIR, 'sha256');
+  await mkdir(dir, { recursive: true });
+  for (const hex of wanted) {
+    const from = blobPath(partial, `sha256:${hex}`);
+    await link(from, join(dir, hex)).catch(() => copyFile(from, join(dir, hex)));
+  }
 }

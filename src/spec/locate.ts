@@ -2,7 +2,7 @@
  * Finds where in the YAML text a spec path was written, so every problem can be reported
  * as `file:line:column`.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export interface Position {
   line: number;
@@ -55,6 +55,15 @@ export function locator(doc: Document, lc: LineCounter): Locator {
     const { line, col } = lc.linePos(offset);
     return { line, column: col };
   };
+}
+
+/**
+ * A locator over a spec's text, for positions asked after loading (a failed step's line in a CI
+ * annotation): the text is parsed again rather than every loaded spec keeping its YAML tree.
+ */
+export function textLocator(text: string): Locator {
+  const lc = new LineCounter();
+  return locator(parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false }), lc);
 }
 
 function resolve(doc: Document, node: Node | null): Node | null {

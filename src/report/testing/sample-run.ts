@@ -1,8 +1,24 @@
 import { cellId, expandMatrix } from '../../plan/matrix.js';
-import { sha256Digest } from '../../util/digest.js';
-import type { CellStatus, ReportCell, ReportRun, ReportStep } from '../types.js';
+import { digestHex, sha256Digest } from '../../util/digest.js';
+import { transcriptFacts } from '../transcript-facts.js';
+import type { CellStatus, ReportBase, ReportCell, ReportRun, ReportStep } from '../types.js';
+import { containerEvent, vmEvent } from './events.js';
 
-const stream = (text: string) => ({ digest: sha256Digest(text), size: Buffer.byteLength(text), excerpt: text });
+const href = (text: string) => `report-files/sha256/${digestHex(sha256Digest(text))}`;
+const stream = (text: string) => ({ digest: sha256Digest(text), size: Buffer.byteLength(text), href: href(text), excerpt: text });
+
+/** The sandboxes of the sample: x64 cells in containers, arm64 under gVisor (`vm`: a VM's, for tests). */
+export const SANDBOXES = transcriptFacts([containerEvent('x64'), containerEvent('arm64', { isolation: 'gvisor' }), vmEvent('vm')]).cells;
+
+const BASES: ReportBase[] = [
+  {
+    ref: 'airlock/busybox',
+    rootfsDigest: sha256Digest('busybox rootfs'),
+    sbom: { digest: sha256Digest('sbom'), size: 1803, href: href('sbom') },
+    packages: [{ name: 'busybox-static', version: '1:1.35.0-4+b3' }],
+  },
+  { ref: 'other/base:1', rootfsDigest: null },
+];
 
 /**
  * A 12-cell report (cc × opt × arch, 2 × 3 × 2): 3 failed (an exit code, a stdout diff,
@@ -46,7 +62,15 @@ export function sampleRun(): ReportRun {
             : { name: 'test', verdict: 'pass', exitCode: 0, durationMs: 200, failures: [], stdout: stream('all 3 tests passed\n') };
     const steps: ReportStep[] = [build, test, { name: 'package', verdict: how ? 'skipped' : 'pass', exitCode: how ? null : 0, durationMs: how ? 0 : 50, failures: [] }];
     const status: CellStatus = how ? 'failed' : cached.has(id) ? 'cached' : 'passed';
+    const written = `${id}\n`;
     return {
+      image: { variant: 'app@1a2b3c', rootfsDigest: sha256Digest('app rootfs') },
+      ...(status === 'cached' ? {} : { enforcement: SANDBOXES.get(String(cell.arch))!.enforcement! }),
+      outputs: [
+        { path: '/out', type: 'dir', size: 0 },
+        { path: '/out/report.txt', type: 'file', size: written.length, blob: { digest: sha256Digest(written), size: written.length, href: href(written) } },
+        { path: '/out/latest', type: 'symlink', size: 0, target: 'report.txt' },
+      ],
       id,
       cell,
       status,
@@ -63,8 +87,19 @@ export function sampleRun(): ReportRun {
     startedAt: '2025-01-02T03:04:05.678Z',
     durationMs: 83_000,
     hostname: 'ci-runner-1',
-    bundle: { dir: 'proofs/20250102T030405Z-12345678', verified: true, keyid: 'ed25519:abcdef0123456789' },
+    bundle: {
+      dir: 'proofs/20250102T030405Z-12345678',
+      verified: true,
+      keyid: 'abcdef0123456789',
+      checkedAt: '2025-01-02T03:05:29.000Z',
+      checkedBy: 'airlock 0.0.0-test, in the command that sealed the run',
+    },
+    files: [
+      { name: 'transcript.jsonl', what: 'the hash-chained event log' },
+      { name: 'statement.json', what: 'the in-toto statement' },
+    ],
     axes: Object.keys(axes),
     cells: report,
+    bases: BASES,
   };
 }
