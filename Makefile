@@ -23,10 +23,7 @@ test-integration: setup
 	npx --no-install vitest run --project integration
 
 bench: setup      ## CLI start-up, per-cell cost and repro attribution, each as a ratio against its baseline measured in the same run
-	@bash bench/startup.sh
-	@bash bench/cell-overhead.sh
-	@bash bench/vm-cell.sh
-	@bash bench/repro-attribution.sh
+	@bash bench/all.sh
 
 gc:
 	@$(NODE) bin/airlock gc

@@ -47,6 +47,9 @@ awk -v n="$STEPS" -v d="$docker_total" -v a="$airlock_total" -v x="$exec_sum" 'B
   printf "ratio airlock/docker (total)  %.2f\n", a / d
 }'
 
+source bench/lib.sh
+bench_row "$STEPS steps: one airlock cell vs docker runs" "$airlock_total" "$docker_total" s
+
 t3=$(now)
 env -u AIRLOCK_ROOT -u AIRLOCK_SIGNING_KEY node bin/airlock smoke >/dev/null 2>&1 || echo "warning: airlock smoke failed" >&2
 t4=$(now)

@@ -35,11 +35,9 @@ node bin/airlock repro --spec "$work/corpus/airlock.yaml" --root "$work" --json 
 read -r plain_s _ _ differing _ < <(summary "$work/plain.jsonl")
 read -r attr_s attr_only experiments _ named < <(summary "$work/attributed.jsonl")
 
-awk -v p="$plain_s" -v a="$attr_s" -v ao="$attr_only" -v x="$experiments" -v d="$differing" -v n="$named" 'BEGIN {
-  printf "repro-corpus, repro --no-attribute   %6.2f s  (%d differing outputs, causes not proven)\n", p, d
-  printf "repro-corpus, repro (attribution)    %6.2f s  (%d experiment runs, %.2f s; %d of %d outputs with a named cause)\n", a, x, ao, n, d
-  printf "attribution / no attribution         %6.2f\n", a / p
-}'
+source bench/lib.sh
+echo "repro-corpus: $differing differing outputs; with attribution $experiments experiment runs ($attr_only s), $named of them with a named cause"
+bench_row "repro-corpus: attribution vs --no-attribute" "$attr_s" "$plain_s" s
 
 if command -v reprotest >/dev/null && command -v diffoscope >/dev/null; then
   src="$work/reprotest-src"
@@ -51,10 +49,8 @@ if command -v reprotest >/dev/null && command -v diffoscope >/dev/null; then
     'mkdir -p out && sh shell-corpus.sh out' 'out/*' >"$work/reprotest.log" 2>&1) || true
   t1=$(now)
   flagged=$(grep -cE '^│ │ │   --- ' "$work/reprotest.log" || true)
-  awk -v r="$(secs "$t0" "$t1")" -v a="$attr_s" -v f="$flagged" 'BEGIN {
-    printf "reprotest + diffoscope (shell part)  %6.2f s  (%d files shown differing, no cause named)\n", r, f
-    printf "airlock attribution / reprotest      %6.2f\n", a / r
-  }'
+  echo "reprotest + diffoscope on the shell part, on the host: $flagged files shown differing, no cause named"
+  bench_row "repro-corpus: airlock (attribution) vs reprotest" "$attr_s" "$(secs "$t0" "$t1")" s
 else
   echo "reprotest and diffoscope not installed (apt-get install reprotest diffoscope-minimal): comparison skipped"
 fi

@@ -50,7 +50,7 @@ base=$(median "node -e 0")
 help=$(median "node bin/airlock --help")
 verify=$(median "$verify")
 
-row() { awk -v f="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN { r = a / b; printf "%-24s %8.0f ms %8.0f ms %7.2f %7s %5s\n", f, a * 1000, b * 1000, r, "<= " t, (r <= t ? "yes" : "NO") }'; }
-printf '%-24s %11s %11s %7s %7s %5s\n' figure airlock baseline ratio target met
-row "startup: --help" "$help" "$base" 2
-row "startup: verify" "$verify" "$base" 3
+source bench/lib.sh
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
+bench_row "start-up: --help vs node -e 0" "$(ms "$help")" "$(ms "$base")" ms 2
+bench_row "start-up: verify vs node -e 0" "$(ms "$verify")" "$(ms "$base")" ms 3

@@ -77,8 +77,6 @@ for _ in $(seq "$RUNS"); do
   grep -aq 'hi' "$WORK/bare.log" || { echo "bare boot did not print hi" >&2; exit 1; }
 done
 c=$(printf '%s\n' "${cold[@]}" | median); w=$(printf '%s\n' "${warm[@]}" | median); b=$(printf '%s\n' "${bare[@]}" | median)
-awk -v c="$c" -v w="$w" -v b="$b" 'BEGIN {
-  printf "%-40s %9s %9s %7s %7s %s\n", "figure", "airlock", "baseline", "ratio", "target", "met"
-  printf "%-40s %7d ms %6d ms %7.2f %7s %s\n", "VM cell, guest root built (cold)", c, b, c / b, "-", "-"
-  printf "%-40s %7d ms %6d ms %7.2f %7s %s\n", "VM cell, guest root kept in the CAS", w, b, w / b, "1.30", (w / b <= 1.3 ? "yes" : "no")
-}'
+source bench/lib.sh
+bench_row "VM cell, guest root built, vs bare QEMU" "$c" "$b" ms
+bench_row "VM cell, guest root kept, vs bare QEMU" "$w" "$b" ms 1.3

@@ -1,9 +1,9 @@
 import type { Cell } from '../plan/matrix.js';
 import type { Digest } from '../util/digest.js';
+import type { StepOutcome } from '../proof/transcript-events-cell.js';
 
 /** How a cell ended: `cached` is a pass replayed from the action cache. */
 export type CellStatus = 'passed' | 'failed' | 'cached' | 'skipped' | 'error';
-export type ReportStepVerdict = 'pass' | 'fail' | 'timeout' | 'skipped' | 'error';
 
 /**
  * Bytes the page names by digest. `href` is a link relative to the page (never absolute),
@@ -30,7 +30,7 @@ export interface ReportFailure {
 
 export interface ReportStep {
   name: string;
-  verdict: ReportStepVerdict;
+  verdict: StepOutcome;
   exitCode: number | null;
   durationMs: number;
   failures: ReportFailure[];

@@ -1,0 +1,17 @@
+# Shared by the bench scripts (source it): one way to print a figure against its
+# baseline, so `make bench` (bench/all.sh) can gather every script's rows into one table.
+#   bench_row FIGURE AIRLOCK BASELINE UNIT [TARGET]
+# AIRLOCK and BASELINE are numbers in UNIT (s or ms); the ratio is AIRLOCK / BASELINE;
+# TARGET is the highest ratio that meets the goal ("-" or absent: no target).
+# Prints the row; with BENCH_ROWS set, also appends it (tab-separated) to that file.
+bench_row() {
+  local figure=$1 a=$2 b=$3 unit=$4 target=${5:--}
+  local line
+  line=$(awk -v f="$figure" -v a="$a" -v b="$b" -v u="$unit" -v t="$target" 'BEGIN {
+    r = b > 0 ? a / b : 0
+    met = t == "-" ? "-" : (r <= t + 0 ? "yes" : "NO")
+    printf "%s\t%.3g %s\t%.3g %s\t%.2f\t%s\t%s", f, a, u, b, u, r, (t == "-" ? "-" : "<= " t), met
+  }')
+  printf '%s\n' "$line" | awk -F'\t' '{ printf "%-44s %12s %12s %7s %8s %4s\n", $1, $2, $3, $4, $5, $6 }'
+  if [[ -n "${BENCH_ROWS:-}" ]]; then printf '%s\t%s\n' "$(basename "$0")" "$line" >>"$BENCH_ROWS"; fi
+}
