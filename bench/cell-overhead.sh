@@ -24,7 +24,8 @@ export AIRLOCK_SIGNING_KEY="$work/key"
 
 # Warm-up: build the image once so neither side pays for it.
 node bin/airlock run --spec "$work/airlock.yaml" --root "$work" >/dev/null 2>&1
-image=airlock.local/bench/box:latest
+# the image airlock built (tagged by variant: airlock.local/<spec>/<image>:<args hash>)
+image=$(docker images airlock.local/bench/box --format '{{.Repository}}:{{.Tag}}' | head -1)
 
 t0=$(now)
 for _ in $(seq 1 "$STEPS"); do docker run --rm --network none "$image" true; done

@@ -10,8 +10,9 @@ bench_row() {
   line=$(awk -v f="$figure" -v a="$a" -v b="$b" -v u="$unit" -v t="$target" 'BEGIN {
     r = b > 0 ? a / b : 0
     met = t == "-" ? "-" : (r <= t + 0 ? "yes" : "NO")
-    printf "%s\t%.3g %s\t%.3g %s\t%.2f\t%s\t%s", f, a, u, b, u, r, (t == "-" ? "-" : "<= " t), met
-  }')
+    printf "%s\t%s %s\t%s %s\t%.2f\t%s\t%s", f, num(a), u, num(b), u, r, (t == "-" ? "-" : "<= " t), met
+  }
+  function num(x) { return x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x) }')
   printf '%s\n' "$line" | awk -F'\t' '{ printf "%-44s %12s %12s %7s %8s %4s\n", $1, $2, $3, $4, $5, $6 }'
   if [[ -n "${BENCH_ROWS:-}" ]]; then printf '%s\t%s\n' "$(basename "$0")" "$line" >>"$BENCH_ROWS"; fi
 }

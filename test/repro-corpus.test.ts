@@ -41,6 +41,7 @@ const CORPUS: Record<string, { first: Expected; also?: Expected[] }> = {
   'toolchain/out/owner.tar': { first: ['uid-gid', 'user', /^tar member owner$/] },
   'toolchain/out/modes.tar': { first: ['umask', 'umask', /^tar member mode$/] },
   'toolchain/out/a.txt.gz': { first: ['timestamp', null, /^gzip header mtime$/] },
+  'toolchain/out/whoami.txt': { first: ['username', 'user'] },
   'toolchain/out/date.o': { first: ['timestamp', null, /^ELF section .*\.rodata/] },
   'toolchain/out/debug.o': { first: ['build-path', 'workdir', /^ELF section .*\.debug/] },
   'toolchain/out/lib.a': {

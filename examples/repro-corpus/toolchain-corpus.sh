@@ -14,6 +14,7 @@ tar -cf "$out/mtime.tar" --sort=name $owner --mode=u=rw,go=r files     # tar mem
 tar -cf "$out/owner.tar" --sort=name "$fixed" --mode=u=rw,go=r files  # tar member owner (uid)
 tar -cf "$out/modes.tar" --sort=name "$fixed" $owner files            # tar member mode (umask)
 gzip -c files/a.txt > "$out/a.txt.gz"                                 # gzip header mtime
+{ id -un 2>/dev/null || echo "uid $(id -u)"; } > "$out/whoami.txt"     # user name (from /etc/passwd)
 env -u SOURCE_DATE_EPOCH gcc -c -o "$out/date.o" "$src/date.c"        # ELF .rodata __DATE__/__TIME__
 mkdir -p "/tmp$workdir-dbg" && cd "/tmp$workdir-dbg"                   # a directory named after the workdir
 cp "$src/hello.c" . && gcc -g -c -o "$out/debug.o" hello.c            # ELF debug info: DW_AT_comp_dir

@@ -83,20 +83,20 @@ export function diagnoseMtime(a: number, b: number, ev: Evidence): LikelyCause |
 /** A line of `env` output. */
 const ENV_LINE = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
-/** Owners that are the building users': names first, then numeric ids. */
+/** Owners that are the building users': numeric ids first (what an archive always records), then names. */
 export function diagnoseOwner(a: Owner, b: Owner, ev: Evidence): LikelyCause | undefined {
-  if (a.name !== b.name) {
-    const users = new Set(ev.runs.map((r) => r.user));
-    if ((a.name !== undefined && users.has(a.name)) || (b.name !== undefined && users.has(b.name))) {
-      return { cause: 'username', evidence: `owner ${q(a.name ?? '')} vs ${q(b.name ?? '')}: the building user's name is recorded` };
-    }
-  }
+  const users = new Set(ev.runs.map((r) => r.user));
+  const byName =
+    a.name !== b.name && ((a.name !== undefined && users.has(a.name)) || (b.name !== undefined && users.has(b.name)))
+      ? { cause: 'username' as const, evidence: `owner ${q(a.name ?? '')} vs ${q(b.name ?? '')}: the building user's name is recorded` }
+      : undefined;
   const ids = new Set(ev.runs.flatMap((r) => [r.uid, r.gid]).filter((n) => n !== undefined));
   const differing = (['uid', 'gid'] as const).filter((k) => a[k] !== b[k] && (ids.has(a[k]!) || ids.has(b[k]!)));
-  if (differing.length === 0) return undefined;
+  if (differing.length === 0) return byName;
   const shown = differing.map((k) => `${k} ${a[k] ?? '?'} vs ${b[k] ?? '?'}`).join(', ');
   const ran = ev.runs.map((r, i) => `run ${i + 1} ran as ${r.uid ?? '?'}:${r.gid ?? '?'}`).join(', ');
-  return { cause: 'uid-gid', evidence: `${shown}: the building user's ids are recorded (${ran})` };
+  const byId = { cause: 'uid-gid' as const, evidence: `${shown}: the building user's ids are recorded (${ran})` };
+  return byName === undefined ? byId : { ...byId, evidence: `${byId.evidence}; ${byName.evidence}`, also: ['username'] };
 }
 
 export interface Owner {

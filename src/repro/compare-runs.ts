@@ -23,11 +23,16 @@ import { ianaZone } from './variations.js';
 /** The umask steps start with when a run does not vary it (the engine's default). */
 const DEFAULT_UMASK = '0022';
 
-/** What the cause finder needs to know about the run that made one side. */
-export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
+/**
+ * What the cause finder needs to know about the run that made one side. `userNames`
+ * (uid → name, from the images' /etc/passwd) gives the building user's name where the
+ * policy names only ids: `nobody` in an output is then the user of run 1, not a word.
+ */
+export function runFacts(r: RunRecord, buildPath = '', userNames?: ReadonlyMap<number, string>): RunFacts {
   const v = r.variation;
   const user = v?.user ?? Object.values(r.users)[0] ?? '';
   const [uid, gid] = user.split(':').map((x) => (/^\d+$/.test(x) ? Number(x) : undefined));
+  const name = uid !== undefined ? userNames?.get(uid) : undefined;
   const cpus = v?.cpuset !== undefined ? cpusetSize(v.cpuset) : (r.hostCpus ?? 0);
   return {
     startedAt: r.startedAt,
@@ -35,7 +40,7 @@ export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
     hostname: v?.hostname ?? DEFAULT_HOSTNAME,
     domainname: v?.domainname ?? '',
     buildPath: v?.workdir ?? buildPath,
-    user: user.split(':')[0] ?? '',
+    user: name ?? user.split(':')[0] ?? '',
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
     locale: v?.locale ?? '',
@@ -47,10 +52,21 @@ export function runFacts(r: RunRecord, buildPath = ''): RunFacts {
   };
 }
 
+/** uid → user name from an /etc/passwd (the first name a uid has). */
+export function passwdNames(passwd: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of passwd.split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name && uid !== undefined && /^\d+$/.test(uid) && !names.has(Number(uid))) names.set(Number(uid), name);
+  }
+  return names;
+}
+
 /** How many CPUs a cpuset list ("0", "0-3", "0,2-3") names. */
 export function cpusetSize(list: string): number {
   let n = 0;
   for (const part of list.split(',')) {
+    if (part.trim() === '') continue;
     const [lo, hi] = part.split('-').map(Number);
     if (lo === undefined || Number.isNaN(lo)) continue;
     n += hi === undefined || Number.isNaN(hi) ? 1 : Math.max(0, hi - lo + 1);

@@ -48,6 +48,8 @@ export interface AttributionOptions {
   runsBefore: number;
   plan: { dimensions: DimensionPlan[]; perRun: (Variation | undefined)[] };
   comparisons: readonly Comparison[];
+  /** uid → name from the images (runFacts) */
+  userNames: ReadonlyMap<number, string>;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function attributeByExperiment(o: AttributionOptions): Promise<Attr
     if (r.verdict === 'interrupted') throw r.error ?? new AirlockError('INTERRUPTED', 'interrupted');
     const record = await readRunRecord(r.bundleDir);
     records.push(record);
-    const c = await compareRuns(o.first, record, { blobs: o.blobs, ctx: { runs: [runFacts(o.first), runFacts(record)] } });
+    const c = await compareRuns(o.first, record, { blobs: o.blobs, ctx: { runs: [runFacts(o.first, '', o.userNames), runFacts(record, '', o.userNames)] } });
     const differences = [
       ...c.outputDifferences.map((entry) => ({ scope: 'output' as const, entry })),
       ...c.logDifferences.map((entry) => ({ scope: 'log' as const, entry })),

@@ -5,6 +5,7 @@ import { isNotFound } from '../engine/client.js';
 import { openImageFilesystem, type ImageFilesystem } from '../engine/image-filesystem.js';
 import { measureImage } from '../engine/measure.js';
 import type { Digest } from '../util/digest.js';
+import { passwdNames } from './compare-runs.js';
 
 /** Files of an image by path (normalized, relative), for showing how two rootfs differ. */
 export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promise<{ files: Map<string, Buffer>; note?: string }>;
@@ -44,6 +45,17 @@ export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 
     }
     return { files, ...(skipped > 0 ? { note: `${skipped} files not read (over ${maxBytes} bytes in all): compared by digest only` } : {}) };
   };
+}
+
+/** The user names the images know (uid → name, from each one's /etc/passwd; the first image naming a uid wins). */
+export async function imageUserNames(files: ImageFiles, imageIds: readonly string[]): Promise<Map<number, string>> {
+  const names = new Map<number, string>();
+  for (const id of new Set(imageIds)) {
+    const passwd = (await files(id, new Set(['etc/passwd']))).files.get('etc/passwd');
+    if (passwd === undefined) continue;
+    for (const [uid, name] of passwdNames(passwd.toString('utf8'))) if (!names.has(uid)) names.set(uid, name);
+  }
+  return names;
 }
 
 /** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */

@@ -21,7 +21,7 @@ import { casReader, type BlobRef } from '../proof/blob-reader.js';
 import { readRunRecord, type RunRecord } from '../proof/run-record.js';
 import { compareRuns, diffoscopeOutputs, runFacts, type Comparison } from './compare-runs.js';
 import { renderComparison, reportEntries, type ReportEntry } from './comparison-report.js';
-import { dockerImageFiles, dockerStrictMeasure } from './image-files.js';
+import { dockerImageFiles, dockerStrictMeasure, imageUserNames } from './image-files.js';
 import { DIMENSIONS, findFaketime, planVariations, type Dimension, type DimensionPlan } from './variations.js';
 import { renderAttribution, type PathAttribution } from './attribution.js';
 import { attributeByExperiment, type Attribution, type ExperimentRun } from './experiments.js';
@@ -144,13 +144,15 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
 
   const tCompare = performance.now();
   const blobs = { a: casReader(workspace.cas), b: casReader(workspace.cas) };
+  const imageFiles = dockerImageFiles(docker, reproId);
+  const userNames = await imageUserNames(imageFiles, records[0]!.images.map((i) => i.imageId));
   const comparisons: Comparison[] = [];
   for (let k = 1; k < records.length; k++) {
     const c = await compareRuns(records[0]!, records[k]!, {
       blobs,
-      ctx: { runs: [runFacts(records[0]!), runFacts(records[k]!)] },
+      ctx: { runs: [runFacts(records[0]!, '', userNames), runFacts(records[k]!, '', userNames)] },
       strict,
-      imageFiles: dockerImageFiles(docker, reproId),
+      imageFiles,
       ...(strict ? { measureStrict: dockerStrictMeasure(docker, reproId) } : {}),
     });
     if (!c.reproducible && opts.diffoscope !== false) {
@@ -168,7 +170,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const attribution =
     !attributable || opts.attribute === false
       ? undefined
-      : await attributeByExperiment({ loaded, environments, workspace, docker, key: opts.key, reporter, signal, blobs, first: records[0]!, runsBefore: runs, plan, comparisons });
+      : await attributeByExperiment({ loaded, environments, workspace, docker, key: opts.key, reporter, signal, blobs, first: records[0]!, runsBefore: runs, plan, comparisons, userNames });
   const verdicts = verdictsOf(comparisons);
   const entries = comparisons.flatMap((c, i) => reportEntries(c).map((e) => ({ ...e, runs: [1, i + 2] as [number, number] })));
   const builtNames = new Set(records.flatMap((r) => r.images.map((i) => i.name)));

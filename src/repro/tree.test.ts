@@ -35,7 +35,12 @@ describe('diffTrees: paths and metadata', () => {
       {
         path: 'etc/conf',
         differs: ['owner'],
-        likelyCause: { cause: 'username', evidence: "owner 'alice' vs 'bob': the building user's name is recorded" },
+        likelyCause: {
+          cause: 'uid-gid',
+          evidence:
+            "uid 1000 vs 1001, gid 1000 vs 1001: the building user's ids are recorded (run 1 ran as 1000:1000, run 2 ran as 1001:1001); owner 'alice' vs 'bob': the building user's name is recorded",
+          also: ['username'],
+        },
       },
       { path: 'kind', differs: ['type'], note: 'file vs dir' },
       { path: 'lib/libz.so', differs: ['target'], likelyCause: { cause: 'unknown', evidence: "link target 'libz.so.1.3' vs 'libz.so.1.3.1'" } },
