@@ -31,6 +31,7 @@ const CORPUS: Record<string, { first: Expected; also?: Expected[] }> = {
   'shell/out/cpus.txt': { first: ['cpu-count', 'cpuset'] },
   'shell/out/env.txt': { first: ['env-order', 'env-order'] },
   'shell/out/random.txt': { first: ['random', null] },
+  'shell/out/seed.txt': { first: ['random', null] },
   'shell/out/maps.txt': { first: ['address', null] },
   'shell/out/order.txt': { first: ['file-order', null] },
   'shell/out/files.cpio': {

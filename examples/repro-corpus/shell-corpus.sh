@@ -16,6 +16,7 @@ nproc > "$out/cpus.txt"                                          # CPU count
 # `env` would list its hash order, whatever the order it was given)
 xargs -0 -n1 < /proc/$$/environ | grep '^CORPUS_' > "$out/env.txt"
 cat /proc/sys/kernel/random/uuid > "$out/random.txt"             # random
+echo "seed $(od -An -tu4 -N4 /dev/urandom | tr -d ' ')" > "$out/seed.txt"   # random, as a plain number
 grep '\[stack\]' /proc/self/maps | cut -d' ' -f1 > "$out/maps.txt"   # address (ASLR)
 seq 1 16 | sed 's/^/item-/' | shuf > "$out/order.txt"            # order (hash/random order)
 

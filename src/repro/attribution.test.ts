@@ -55,6 +55,13 @@ describe('attribute', () => {
     expect(paths[1]!.causes.map((c) => [c.cause, c.variation])).toEqual([['timezone', 'tz'], ['timestamp', null]]);
   });
 
+  it('calls what differs with nothing varied, and shows no clock, address or order, randomness', () => {
+    const opaque: LikelyCause = { cause: 'unknown', evidence: "line 1: 'seed 4711' vs 'seed 1862'" };
+    const [p] = attribute([out('o/seed.txt', opaque)], [result('control', out('o/seed.txt', opaque)), result('hostname', out('o/seed.txt', opaque))]);
+    expect(p!.causes.map((c) => [c.cause, c.variation])).toEqual([['random', null]]);
+    expect(p!.causes[0]!.evidence).toMatch(/no clock value, address or reordering: randomness or a race: line 1/);
+  });
+
   it('names the dimension’s own cause when the bytes show another, and moves an archive field to it', () => {
     const tarMtime: LikelyCause = { cause: 'timestamp', evidence: 'f: mtime … ; uid 1 vs 2', also: ['uid-gid'], field: 'tar member mtime' };
     const [p] = attribute([out('o/a.tar', tarMtime)], [result('control', out('o/a.tar', tarMtime)), result('user', out('o/a.tar', tarMtime))]);

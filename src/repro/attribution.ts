@@ -134,13 +134,15 @@ export function attribute(targets: readonly Target[], results: readonly Experime
     }
     if (inControl !== undefined) {
       const lc = inControl.likelyCause;
-      const cause = lc !== undefined && INHERENT.includes(lc.cause) ? lc.cause : (lc?.also?.find((k) => INHERENT.includes(k)) ?? lc?.cause ?? 'unknown');
+      // nothing was varied: only an inherent cause can be right; bytes showing none of them are randomness or a race
+      const named = lc !== undefined && INHERENT.includes(lc.cause) ? lc.cause : lc?.also?.find((k) => INHERENT.includes(k));
+      const seen = lc?.evidence ?? inControl.differs.join(', ');
       causes.push(
         withHint({
-          cause,
+          cause: named ?? 'random',
           variation: null,
           proven: true,
-          evidence: `differs with nothing varied (control run): ${lc?.evidence ?? inControl.differs.join(', ')}`,
+          evidence: `differs with nothing varied (control run)${named === undefined ? ', and the bytes show no clock value, address or reordering: randomness or a race' : ''}: ${seen}`,
           ...(lc?.field !== undefined ? { field: lc.field } : {}),
         }),
       );
