@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { forEachTarEntry } from '../archive/tar-read.js';
+import { isNotFound } from './client.js';
 import { runLabels } from './labels.js';
 
 /** An image's filesystem, readable as the engine's export of a container that never runs. */
@@ -8,6 +10,8 @@ export interface ImageFilesystem {
   id: string;
   /** the filesystem as a tar stream (read it once) */
   tar(): Promise<Readable>;
+  /** one regular file's bytes, up to `maxBytes` (undefined when it is absent, not a regular file, or larger) */
+  file(path: string, maxBytes: number): Promise<Buffer | undefined>;
   /** removes the container; safe to call twice */
   remove(): Promise<void>;
 }
@@ -29,6 +33,24 @@ export async function openImageFilesystem(docker: Docker, image: string, runId: 
   return {
     id: container.id,
     tar: async () => (await container.export()) as unknown as Readable,
+    file: async (path, maxBytes) => {
+      let tar: Readable;
+      try {
+        // the archive API reads one path of the image without exporting the rest
+        tar = (await container.getArchive({ path })) as unknown as Readable;
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+      let bytes: Buffer | undefined;
+      await forEachTarEntry(tar, async (header, body) => {
+        if (bytes !== undefined || (header.type !== 'file' && header.type !== 'contiguous-file') || (header.size ?? 0) > maxBytes) return;
+        const chunks: Buffer[] = [];
+        for await (const c of body) chunks.push(c);
+        bytes = Buffer.concat(chunks);
+      });
+      return bytes;
+    },
     remove: () => container.remove({ force: true }).then(() => undefined, () => undefined),
   };
 }

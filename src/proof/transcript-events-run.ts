@@ -87,33 +87,31 @@ export const RunEventSchema = z.union([
 
 const ReproVerdictSchema = z.enum(['reproducible', 'not-reproducible']);
 
+/** A run a repro made (compared, or an attribution experiment): its own sealed bundle, by envelope and manifest. */
+const reproRunFields = {
+  index: z.int().positive(),
+  runId: z.string(),
+  verdict: z.string(),
+  variation: VariationSchema.nullable(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  envelope: BlobRefSchema,
+  manifest: BlobRefSchema,
+};
+
 export const ReproEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('spec'), name: z.string(), path: z.string(), spec: BlobRefSchema, runs: z.int().positive(), strict: z.boolean() }),
   z.object({ kind: z.literal('variations'), dimensions: z.array(z.object({ dimension: z.string(), status: z.string(), reason: z.string(), values: z.array(z.string()) })) }),
   z.object({
     kind: z.literal('run'),
-    index: z.int().positive(),
-    runId: z.string(),
-    verdict: z.string(),
-    variation: VariationSchema.nullable(),
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    envelope: BlobRefSchema,
-    manifest: BlobRefSchema,
+    ...reproRunFields,
     images: z.array(z.object({ key: z.string(), imageId: z.string(), rootfsDigest: DigestSchema, listing: BlobRefSchema.optional() })),
   }),
   z.object({
     kind: z.literal('experiment'),
-    index: z.int().positive(),
+    ...reproRunFields,
     /** 'control' (nothing varied) or the one dimension varied */
     label: z.string(),
-    runId: z.string(),
-    verdict: z.string(),
-    variation: VariationSchema.nullable(),
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    envelope: BlobRefSchema,
-    manifest: BlobRefSchema,
     differing: z.int().nonnegative(),
   }),
   // each differing path with its causes as the experiments proved them (repro/attribution.ts); read back only by people

@@ -6,18 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isAr, readAr } from './ar.js';
 import type { FileSide } from './types.js';
+import { hasTool } from './testing/fixtures.js';
 
 const T0 = 1795294991; // 2026-11-21T21:03:11Z
-const has = (tool: string, arg = '--version'): boolean => {
-  try {
-    execFileSync(tool, [arg], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const HAS_AR = has('ar');
-const HAS_GCC = has('gcc');
+const HAS_AR = hasTool('ar');
+const HAS_GCC = hasTool('gcc');
 const LONG = 'a-very-long-member-name.txt';
 
 let dir: string;

@@ -9,38 +9,15 @@ import { sha256Digest } from '../util/digest.js';
 import { archiveKind, openArchive } from './archive.js';
 import { diffTrees } from './tree.js';
 import type { DiffContext, FileSide, RunFacts } from './types.js';
+import { hasTool, runFacts } from './testing/fixtures.js';
 
 const T0 = 1795294991; // 2026-11-21T21:03:11Z, inside run 1
 const T1 = 1795295114; // 2026-11-21T21:05:14Z, inside run 2
 const OLD = 1700000000; // 2023, outside both runs
 
-const has = (tool: string): boolean => {
-  try {
-    execFileSync(tool, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function run(start: string, end: string, over: Partial<RunFacts>): RunFacts {
-  return {
-    startedAt: new Date(start),
-    finishedAt: new Date(end),
-    hostname: 'builder-a7',
-    domainname: '',
-    buildPath: '/tmp/airlock-build-3f9c1',
-    user: 'alice',
-    uid: 1000,
-    gid: 1000,
-    locale: 'C',
-    tz: 'UTC',
-    tzValue: '',
-    umask: '0022',
-    cpus: 4,
-    envReversed: false,
-    ...over,
-  };
+  return runFacts(new Date(start), new Date(end), { buildPath: '/tmp/airlock-build-3f9c1', user: 'alice', ...over });
 }
 
 const CTX: DiffContext = {
@@ -73,7 +50,7 @@ function tree(name: string, motd: { mode: number; mtime: number; content?: strin
 const cpio = (dir: string, format: string, owner = '0:0'): Buffer =>
   execFileSync('cpio', ['-o', '--quiet', '-H', format, '-R', owner], { cwd: dir, input: 'etc\netc/motd\n' });
 
-describe.skipIf(!has('cpio'))('cpio archives (GNU cpio is not installed)', () => {
+describe.skipIf(!hasTool('cpio'))('cpio archives (GNU cpio is not installed)', () => {
   it('are recognised by magic, plain and gzipped (cpio.gz keeps the gzip header)', async () => {
     const dir = tree('kinds', { mode: 0o644, mtime: T0 });
     const newc = cpio(dir, 'newc');
@@ -122,7 +99,7 @@ describe.skipIf(!has('cpio'))('cpio archives (GNU cpio is not installed)', () =>
   });
 });
 
-describe.skipIf(!has('ar'))('ar archives and .deb packages (binutils is not installed)', () => {
+describe.skipIf(!hasTool('ar'))('ar archives and .deb packages (binutils is not installed)', () => {
   const ar = (dir: string, flags: string): Buffer => {
     rmSync(join(dir, 'lib.a'), { force: true });
     execFileSync('ar', [flags, 'lib.a', 'etc/motd'], { cwd: dir });
@@ -147,7 +124,7 @@ describe.skipIf(!has('ar'))('ar archives and .deb packages (binutils is not inst
     expect(e!.note).toBe('not opened as an archive: ar member 0 at offset 8: header does not end in `\\n (not an ar member)');
   });
 
-  describe.skipIf(!has('dpkg-deb'))('.deb (dpkg-deb is not installed)', () => {
+  describe.skipIf(!hasTool('dpkg-deb'))('.deb (dpkg-deb is not installed)', () => {
     /** `dpkg-deb --build` of a package whose README says when it was built; dpkg-deb stamps ar members with SOURCE_DATE_EPOCH. */
     function deb(name: string, epoch: number, built: string, compress: 'gzip' | 'xz'): Buffer {
       const dir = join(root, name);

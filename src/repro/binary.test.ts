@@ -9,15 +9,9 @@ import { diagnoseBinary } from './binary.js';
 import { evidenceOf } from './causes.js';
 import { diffTrees } from './tree.js';
 import type { DiffContext, FileSide, RunFacts } from './types.js';
+import { hasTool, runFacts } from './testing/fixtures.js';
 
-const HAS_GCC = (() => {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const HAS_GCC = hasTool('gcc');
 
 /** __DATE__ is "Dec  2 2026" (the day space-padded), __TIME__ "04:15:14" */
 const E1 = Date.UTC(2026, 11, 2, 4, 15, 14) / 1000;
@@ -25,23 +19,7 @@ const E1 = Date.UTC(2026, 11, 2, 4, 15, 14) / 1000;
 const E2 = Date.UTC(2026, 11, 3, 4, 17, 30) / 1000;
 
 function run(at: number, over: Partial<RunFacts>): RunFacts {
-  return {
-    startedAt: new Date((at - 10) * 1000),
-    finishedAt: new Date((at + 10) * 1000),
-    hostname: 'builder-a7',
-    domainname: '',
-    buildPath: '/nonexistent',
-    user: 'builder',
-    uid: 1000,
-    gid: 1000,
-    locale: 'C',
-    tz: 'UTC',
-    tzValue: '',
-    umask: '0022',
-    cpus: 4,
-    envReversed: false,
-    ...over,
-  };
+  return runFacts(new Date((at - 10) * 1000), new Date((at + 10) * 1000), over);
 }
 
 const ctx = (a: Partial<RunFacts> = {}, b: Partial<RunFacts> = {}): DiffContext => ({ runs: [run(E1, a), run(E2, { hostname: 'builder-b2', ...b })] });

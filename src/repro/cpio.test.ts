@@ -6,16 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { isCpio, readCpio } from './cpio.js';
 import type { FileSide } from './types.js';
+import { hasTool } from './testing/fixtures.js';
 
 const T0 = 1795294991; // 2026-11-21T21:03:11Z
-const HAS_CPIO = (() => {
-  try {
-    execFileSync('cpio', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const HAS_CPIO = hasTool('cpio');
 
 let root: string;
 /** `find . | sort | cpio -o -H <format> -R 123:456` of a small tree: a dir, files, a hard link and a symlink. */

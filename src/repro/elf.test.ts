@@ -5,15 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildIdOf, differingSections, isElf, readElf, readNotes, sectionContent, SHT_NOBITS, SHT_NOTE, type ElfFile } from './elf.js';
+import { hasTool } from './testing/fixtures.js';
 
-const HAS_GCC = (() => {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const HAS_GCC = hasTool('gcc');
 
 interface SectionSpec {
   name: string;

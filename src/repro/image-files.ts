@@ -48,15 +48,23 @@ export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 
 }
 
 /** The user names the images know (uid → name, from each one's /etc/passwd; the first image naming a uid wins). */
-export async function imageUserNames(files: ImageFiles, imageIds: readonly string[]): Promise<Map<number, string>> {
+export async function imageUserNames(docker: Docker, runId: string, imageIds: readonly string[]): Promise<Map<number, string>> {
   const names = new Map<number, string>();
   for (const id of new Set(imageIds)) {
-    const passwd = (await files(id, new Set(['etc/passwd']))).files.get('etc/passwd');
+    const image = await openImageFilesystem(docker, id, runId);
+    let passwd: Buffer | undefined;
+    try {
+      passwd = await image.file('/etc/passwd', PASSWD_MAX_BYTES);
+    } finally {
+      await image.remove();
+    }
     if (passwd === undefined) continue;
     for (const [uid, name] of passwdNames(passwd.toString('utf8'))) if (!names.has(uid)) names.set(uid, name);
   }
   return names;
 }
+
+const PASSWD_MAX_BYTES = 1024 * 1024;
 
 /** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
 export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;

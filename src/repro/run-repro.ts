@@ -145,7 +145,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const tCompare = performance.now();
   const blobs = { a: casReader(workspace.cas), b: casReader(workspace.cas) };
   const imageFiles = dockerImageFiles(docker, reproId);
-  const userNames = await imageUserNames(imageFiles, records[0]!.images.map((i) => i.imageId));
+  const userNames = await imageUserNames(docker, reproId, records[0]!.images.map((i) => i.imageId));
   const comparisons: Comparison[] = [];
   for (let k = 1; k < records.length; k++) {
     const c = await compareRuns(records[0]!, records[k]!, {
@@ -349,23 +349,25 @@ async function seal(s: SealInput): Promise<Record<string, BlobRef>> {
     transcript.append('repro', { kind: 'spec', name: opts.loaded.spec.name, path: relative(opts.workspace.root, opts.loaded.file), spec, runs: s.results.length, strict: s.strict });
     transcript.append('repro', { kind: 'variations', dimensions: s.plan });
     const deps: ResourceDescriptor[] = [{ name: 'spec', digest: { sha256: digestHex(spec.digest) } }];
-    for (const [i, run] of s.results.entries()) {
+    // a run the repro made (compared or experiment): its envelope and manifest kept, the envelope pinned as a dependency
+    const keepRun = async (run: ExperimentRun | ReproRun, annotations: Record<string, unknown> = {}) => {
       const envelope = keep(await cas.putFile(join(run.bundleDir, BUNDLE_FILES.envelope)), 'run-envelope', run.runId);
       const manifest = keep(await cas.putFile(join(run.bundleDir, BUNDLE_FILES.manifest)), 'run-manifest', run.runId);
+      deps.push({ name: `run:${run.runId}`, digest: { sha256: digestHex(envelope.digest) }, annotations: { 'dev.airlock.repro-run': run.index, ...annotations } });
+      const { index, runId, verdict, variation, startedAt, finishedAt } = run;
+      return { index, runId, verdict, variation, startedAt, finishedAt, envelope, manifest };
+    };
+    for (const [i, run] of s.results.entries()) {
       const images = s.records[i]!.images.map((img) => ({
         key: img.key,
         imageId: img.imageId,
         rootfsDigest: img.rootfsDigest,
         ...(img.listing ? { listing: keep(img.listing, 'rootfs-listing', `run-${run.index}/${img.key}`) } : {}),
       }));
-      transcript.append('repro', { kind: 'run', index: run.index, runId: run.runId, verdict: run.verdict, variation: run.variation, startedAt: run.startedAt, finishedAt: run.finishedAt, envelope, manifest, images });
-      deps.push({ name: `run:${run.runId}`, digest: { sha256: digestHex(envelope.digest) }, annotations: { 'dev.airlock.repro-run': run.index } });
+      transcript.append('repro', { kind: 'run', ...(await keepRun(run)), images });
     }
     for (const x of s.attribution?.experiments ?? []) {
-      const envelope = keep(await cas.putFile(join(x.bundleDir, BUNDLE_FILES.envelope)), 'run-envelope', x.runId);
-      const manifest = keep(await cas.putFile(join(x.bundleDir, BUNDLE_FILES.manifest)), 'run-manifest', x.runId);
-      transcript.append('repro', { kind: 'experiment', index: x.index, label: x.label, runId: x.runId, verdict: x.verdict, variation: x.variation, startedAt: x.startedAt, finishedAt: x.finishedAt, envelope, manifest, differing: x.differing });
-      deps.push({ name: `run:${x.runId}`, digest: { sha256: digestHex(envelope.digest) }, annotations: { 'dev.airlock.repro-run': x.index, 'dev.airlock.experiment': x.label } });
+      transcript.append('repro', { kind: 'experiment', ...(await keepRun(x, { 'dev.airlock.experiment': x.label })), label: x.label, differing: x.differing });
     }
     for (const [i, c] of s.comparisons.entries()) {
       const outputs = c.outputs.map((o) => ({

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { deflateRawSync } from 'node:zlib';
 
 import { sha256Digest } from '../../util/digest.js';
-import type { DiffContext, FileSide } from '../types.js';
+import type { DiffContext, FileSide, RunFacts } from '../types.js';
 
 /**
  * Two builds of the same sources, on different machines, by different users, two minutes
@@ -43,6 +44,37 @@ export const CTX: DiffContext = {
     },
   ],
 };
+
+/** Whether a host tool answers (`tool --version`): tests that need real bytes from it skip, saying so, without it. */
+export function hasTool(tool: string, arg = '--version'): boolean {
+  try {
+    execFileSync(tool, [arg], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One run's facts between `startedAt` and `finishedAt`: a plain build (C locale, UTC, umask 0022, uid 1000, 4 CPUs) unless `over` says otherwise. */
+export function runFacts(startedAt: Date, finishedAt: Date, over: Partial<RunFacts> = {}): RunFacts {
+  return {
+    startedAt,
+    finishedAt,
+    hostname: 'builder-a7',
+    domainname: '',
+    buildPath: '/nonexistent',
+    user: 'builder',
+    uid: 1000,
+    gid: 1000,
+    locale: 'C',
+    tz: 'UTC',
+    tzValue: '',
+    umask: '0022',
+    cpus: 4,
+    envReversed: false,
+    ...over,
+  };
+}
 
 /** A regular file side with its digest and content. */
 export function file(path: string, content: string | Buffer, extra: Partial<FileSide> = {}): FileSide {
