@@ -15,8 +15,9 @@ need=()
 # kmod (depmod): the locked guest kernel's modules; runsc: gVisor cells; qemu-system-x86
 # (+ cpio, e2fsprogs): VM cells; libxml2-utils (xmllint) and chromium: the report tests;
 # docker-compose: the dev stack test; podman: the Podman engine test (its Docker-compatible API,
-# scripts/podman-service.sh). busybox and the guest kernel come from locks/, not the host.
-for pkg in mmdebstrap apt-utils kmod xz-utils runsc qemu-system-x86 cpio e2fsprogs libxml2-utils chromium docker-compose podman; do
+# scripts/podman-service.sh); nginx (WebDAV: the remote-cache tests), openssh-server (ssh:// engines over
+# loopback), bazel-bootstrap (a real Bazel client against the same cache). busybox and the guest kernel come from locks/, not the host.
+for pkg in mmdebstrap apt-utils kmod xz-utils runsc qemu-system-x86 cpio e2fsprogs libxml2-utils chromium docker-compose podman nginx openssh-server bazel-bootstrap; do
   dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
