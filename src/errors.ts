@@ -31,6 +31,10 @@ const CODES = {
   ENGINE_UNAVAILABLE: EXIT.ENGINE,
   ENGINE_ERROR: EXIT.ENGINE,
   RUNTIME_UNAVAILABLE: EXIT.ENGINE,
+  /** a cell whose limits (with its services') exceed every engine of the run */
+  PLACEMENT_IMPOSSIBLE: EXIT.ENGINE,
+  /** an image shipped to another engine measured differently there than where it was built */
+  IMAGE_MISMATCH: EXIT.ENGINE,
   BASE_IMAGE_MISSING: EXIT.ENGINE,
   BASE_LOCK_MISMATCH: EXIT.ENGINE,
   BASE_BUILD_FAILED: EXIT.ENGINE,
@@ -89,6 +93,15 @@ const CODES = {
   CAS_CORRUPT: EXIT.STORE,
   CAS_IO: EXIT.STORE,
   LEDGER_ERROR: EXIT.STORE,
+  /** AIRLOCK_REMOTE_CACHE (or its credentials) cannot be used: refused before anything runs */
+  REMOTE_CACHE_INVALID: EXIT.USAGE,
+  // The remote cache never fails a run: these codes name the warnings it gives instead.
+  /** the remote cache could not be reached (refused, reset, timed out): the command goes on with the local stores only */
+  REMOTE_CACHE_UNAVAILABLE: EXIT.STORE,
+  /** the remote cache answered with an HTTP error or a body larger than airlock reads */
+  REMOTE_CACHE_ERROR: EXIT.STORE,
+  /** a remote action-cache entry that is not a DSSE envelope over a cached cell of the key it was stored under */
+  CACHE_ENTRY_INVALID: EXIT.STORE,
 
   KEY_MISSING: EXIT.KEY,
   KEY_INVALID: EXIT.KEY,

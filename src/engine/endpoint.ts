@@ -100,7 +100,7 @@ function currentContext(configDir: string): string | undefined {
 }
 
 /** `{ca,cert,key}.pem` of a folder; undefined when none is there (`optional`) or the folder is absent. */
-function readTls(dir: string, source: string, optional = false): EngineEndpoint['tls'] {
+export function readTls(dir: string, source: string, optional = false): EngineEndpoint['tls'] {
   const read = (name: string) => {
     try {
       return readFileSync(join(dir, name));
