@@ -83,7 +83,14 @@ describe('resolveEngineEndpoint', () => {
     await addContext('plain', { Host: 'tcp://127.0.0.1:2375' });
     await addContext('ssh', { Host: 'ssh://me@box' });
     expect(dockerOptions(resolveEngineEndpoint({ HOME: home, DOCKER_CONTEXT: 'plain' }))).toEqual({ protocol: 'http', host: '127.0.0.1', port: '2375' });
-    expect(dockerOptions(resolveEngineEndpoint({ HOME: home, DOCKER_CONTEXT: 'ssh' }))).toEqual({ protocol: 'ssh', host: 'box', port: 22, username: 'me' });
+    const env = { HOME: home, DOCKER_CONTEXT: 'ssh', SSH_AUTH_SOCK: '/agent.sock' };
+    expect(dockerOptions(resolveEngineEndpoint(env), env)).toEqual({
+      protocol: 'ssh',
+      host: 'box',
+      port: 22,
+      username: 'me',
+      sshOptions: { agent: '/agent.sock', hostVerifier: expect.any(Function) },
+    });
   });
 
   it('DOCKER_HOST with DOCKER_TLS_VERIFY reads the certificates of DOCKER_CERT_PATH', async () => {

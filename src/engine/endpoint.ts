@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
+import { sshOptions } from './ssh-options.js';
 
 /**
  * Which engine to talk to, picked the way the docker CLI picks it, so that a user's
@@ -61,7 +62,7 @@ export function resolveEngineEndpoint(env: NodeJS.ProcessEnv = process.env): Eng
 type ModemOptions = Docker.DockerOptions & { agent?: Agent };
 
 /** dockerode options for an endpoint (unix socket, tcp with or without TLS, ssh). */
-export function dockerOptions(endpoint: EngineEndpoint): ModemOptions {
+export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): ModemOptions {
   const { host, tls } = endpoint;
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) || '/var/run/docker.sock' };
   let url: URL;
@@ -74,7 +75,8 @@ export function dockerOptions(endpoint: EngineEndpoint): ModemOptions {
     });
   }
   if (url.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: url.hostname, port: url.port || 22, username: url.username || undefined };
+    const port = Number(url.port || 22);
+    return { protocol: 'ssh', host: url.hostname, port, username: url.username || undefined, sshOptions: sshOptions(url.hostname, port, env) };
   }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new AirlockError('ENGINE_UNAVAILABLE', `${endpoint.source}: ${host}: unsupported scheme ${url.protocol}`, { details: { where: host } });

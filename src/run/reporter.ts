@@ -199,7 +199,7 @@ export function humanReporter(err: NodeJS.WritableStream = process.stderr, env: 
 
 export const silentReporter: Reporter = { event: () => undefined, info: () => undefined };
 
-type Style = 'bold' | 'dim' | 'green' | 'red';
+type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow';
 type Paint = (style: Style, s: string) => string;
 
 type Picocolors = typeof import('picocolors');
@@ -252,6 +252,14 @@ function describe(e: ProgressEvent, paint: Paint): string | undefined {
     }
     case 'service-ready':
       return `    svc  ${e.cell}/${e.service} ready after ${ms(e.afterMs).trim()} (${e.strategy})`;
+    case 'warning':
+      return paint('yellow', `  warn   ${e.message}`);
+    case 'node-unreachable':
+      return paint('yellow', `  node   ${e.node} (${e.endpoint}) does not answer, left out of the run: ${e.message}`);
+    case 'cell-placed':
+      return paint('dim', `  node   ${e.cell} on ${e.node}`);
+    case 'cell-retried':
+      return paint('yellow', `  retry  ${e.cell}: ${e.reason}; again on another engine`);
     case 'sealed':
       return `  sealed ${e.bundleDir} (key ${String(e.keyid).slice(0, 16)})`;
     default:
