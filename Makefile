@@ -6,8 +6,8 @@ NODE ?= node
 setup:            ## install what is missing (host tools, npm deps, engine, base images, key)
 	@bash scripts/setup.sh
 
-build:
-	npx --no-install tsc -p tsconfig.json
+build:            ## tsc into dist/, then the bundled CLI bin/airlock runs (scripts/bundle.mjs)
+	npm run --silent build
 
 smoke: setup      ## build, run sealed, sign, verify; prints the bundle path and PASS
 	@$(NODE) bin/airlock smoke

@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
+# The CLI as `npm run build` leaves it: bin/airlock runs the bundle (dist/airlock/) unless a plain
+# tsc wrote dist/ after it; then rebundle, so the figure is never tsc's unbundled fallback.
+[ dist/airlock/main.js -nt dist/cli/main.js ] || node scripts/bundle.mjs
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

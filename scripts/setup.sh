@@ -36,11 +36,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-# 3. the compiled CLI (dist/), rebuilt when any source is newer
-if [ ! -f dist/cli/main.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/cli/main.js -print -quit)" ]; then
-  say "compiling (tsc)"
-  npx --no-install tsc -p tsconfig.json
-  touch dist/cli/main.js
+# 3. the compiled CLI (dist/: tsc, then the bundle bin/airlock runs, dist/airlock/), rebuilt when
+#    any source is newer than the bundle, or tsc alone wrote dist/ after it
+if [ ! -f dist/airlock/main.js ] || [ dist/cli/main.js -nt dist/airlock/main.js ] ||
+  [ -n "$(find src scripts/bundle.mjs tsconfig.json package.json -newer dist/airlock/main.js -print -quit)" ]; then
+  say "compiling (npm run build: tsc, esbuild)"
+  npm run --silent build
+  touch dist/airlock/main.js
 fi
 
 # 4. an engine that answers

@@ -42,7 +42,59 @@ async function loadedModules(args: string[]): Promise<{ exitCode: number | undef
 
 /** Packages `verify` must never load: engine, HTTP, process spawning, the SQLite ledger. */
 const NOT_FOR_VERIFY = ['dockerode', 'undici', 'execa', 'better-sqlite3'];
+/** Node's own modules for the same: spawning processes, sockets, HTTP. */
+const BUILTINS_NOT_FOR_VERIFY = ['child_process', 'net', 'tls', 'http', 'https', 'http2', 'dgram'];
 const packagesIn = (modules: string[]) => new Set(modules.flatMap((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1] ?? []));
+const builtinsIn = (modules: string[]) => new Set(modules.flatMap((m) => /^node:([^/]+)/.exec(m)?.[1] ?? []));
+
+/** esbuild's metafile of the bundled CLI (scripts/bundle.mjs): which sources and imports each chunk holds. */
+interface BundleMeta {
+  outputs: Record<string, { entryPoint?: string; inputs: Record<string, unknown>; imports: { path: string; kind: string; external?: boolean }[] }>;
+}
+const BUNDLE_META = join(REPO, 'dist/airlock/meta.json');
+
+/**
+ * What loaded modules stand for: a chunk of the bundled CLI (dist/airlock/) stands for the
+ * sources and packages compiled into it, as its metafile says; any other module for itself.
+ */
+async function expandBundled(modules: string[]): Promise<string[]> {
+  if (!modules.some((m) => m.includes('/dist/airlock/'))) return modules;
+  const meta = JSON.parse(await readFile(BUNDLE_META, 'utf8')) as BundleMeta;
+  return modules.flatMap((m) => {
+    const at = m.indexOf('/dist/airlock/');
+    if (at < 0) return [m];
+    const chunk = meta.outputs[m.slice(at + 1)];
+    expect(chunk, `${m} in ${BUNDLE_META}`).toBeDefined();
+    return [m, ...Object.keys(chunk!.inputs)];
+  });
+}
+
+/**
+ * Every source, package and builtin the bundle can load for a command, read from the
+ * metafile: the chunks main.js imports, plus those the command's dynamic import() reaches,
+ * each with the chunks it imports in turn (dynamic imports of the main chunk are other commands').
+ */
+function bundleClosure(meta: BundleMeta, commandSource: string): string[] {
+  const outputs = Object.entries(meta.outputs);
+  const main = outputs.find(([, o]) => o.entryPoint === 'src/cli/main.ts')?.[0];
+  const body = outputs.find(([, o]) => Object.hasOwn(o.inputs, commandSource))?.[0];
+  expect([main, body]).not.toContain(undefined);
+  const seen = new Set<string>();
+  const found: string[] = [];
+  const visit = (name: string, dynamicToo: boolean) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const o = meta.outputs[name]!;
+    found.push(...Object.keys(o.inputs));
+    for (const i of o.imports) {
+      if (i.external) found.push(i.path.startsWith('node:') ? i.path : `node_modules/${i.path}`);
+      else if (i.kind === 'import-statement' || dynamicToo) visit(i.path, dynamicToo);
+    }
+  };
+  visit(main!, false);
+  visit(body!, true);
+  return found;
+}
 
 describe('the CLI surface', () => {
   it.each(COMMANDS)('%s --help prints its usage and exits 0', async (cmd) => {
@@ -106,8 +158,23 @@ describe('the CLI surface', () => {
     expect([...packagesIn(help.modules)]).toEqual([]);
     const verify = await loadedModules(['verify', join(tmpdir(), 'no-such-bundle')]);
     expect(verify.exitCode).toBe(7);
-    expect(verify.modules.some((m) => m.includes('/dist/verify/index.js'))).toBe(true);
-    for (const pkg of NOT_FOR_VERIFY) expect(packagesIn(verify.modules).has(pkg), pkg).toBe(false);
+    const modules = await expandBundled(verify.modules);
+    expect(modules.some((m) => /(^|\/)(src\/verify\/index\.ts|dist\/verify\/index\.js)$/.test(m))).toBe(true);
+    for (const pkg of NOT_FOR_VERIFY) expect(packagesIn(modules).has(pkg), pkg).toBe(false);
+    for (const mod of BUILTINS_NOT_FOR_VERIFY) expect(builtinsIn(modules).has(mod), `node:${mod}`).toBe(false);
+  });
+
+  it('bin/airlock runs the bundle, whose verify chunks hold no engine, HTTP, process-spawning or SQLite code', async () => {
+    const help = await loadedModules(['--help']);
+    expect(help.modules.some((m) => m.endsWith('/dist/airlock/main.js')), 'bundle run (npm run build, or scripts/setup.sh)').toBe(true);
+    // every chunk verify could load, not only those this run did: a new import anywhere on its path is seen
+    const closure = bundleClosure(JSON.parse(await readFile(BUNDLE_META, 'utf8')) as BundleMeta, 'src/cli/commands/verify.ts');
+    expect(closure).toContain('src/verify/index.ts');
+    for (const pkg of NOT_FOR_VERIFY) expect(packagesIn(closure).has(pkg), pkg).toBe(false);
+    for (const mod of BUILTINS_NOT_FOR_VERIFY) expect(builtinsIn(closure).has(mod), `node:${mod}`).toBe(false);
+    // zod is compiled in, without the locales airlock never uses (scripts/bundle.mjs)
+    expect(closure.some((m) => m.startsWith('node_modules/zod/'))).toBe(true);
+    expect(closure.filter((m) => m.includes('zod/v4/locales/') && !m.endsWith('/en.js') && !m.endsWith('/index.js'))).toEqual([]);
   });
 
   it('an invalid spec exits 4 naming file, line:column, path and what was expected — also as JSON', async () => {
@@ -191,7 +258,9 @@ describe('verify and cas verify on a real bundle, through the CLI', () => {
   it('verifying a real bundle loads no engine, HTTP, process-spawning or SQLite code', async () => {
     const r = await loadedModules(['verify', bundle, '--root', root]);
     expect(r.exitCode).toBe(0);
-    for (const pkg of NOT_FOR_VERIFY) expect(packagesIn(r.modules).has(pkg), pkg).toBe(false);
+    const modules = await expandBundled(r.modules);
+    for (const pkg of NOT_FOR_VERIFY) expect(packagesIn(modules).has(pkg), pkg).toBe(false);
+    for (const mod of BUILTINS_NOT_FOR_VERIFY) expect(builtinsIn(modules).has(mod), `node:${mod}`).toBe(false);
   });
 
   it('explain, gc, cas verify and schema --check follow the --json contract', async () => {

@@ -1,7 +1,8 @@
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { naclSecretKey, type PublicKey, type SigningKey } from './keys.js';
+import { naclSecretKey, type PublicKey, type SigningKey, spkiDer } from './keys.js';
 
 /**
  * DSSE v1 (secure-systems-lab/dsse, protocol.md and envelope.md).
@@ -83,6 +84,21 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, key: Sign
 }
 
 /**
+ * Ed25519 verification (RFC 8032) by OpenSSL through node:crypto. tweetnacl, which signs,
+ * verified too until its JavaScript proved to be ~60 ms of a one-shot `airlock verify`
+ * (cold JIT; issue 12) where OpenSSL takes well under 1 ms. OpenSSL also refuses a
+ * non-canonical S (S >= L), as RFC 8032 requires and tweetnacl did not: never weaker.
+ */
+function ed25519Verifies(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== nacl.sign.signatureLength) return false;
+  try {
+    return cryptoVerify(null, message, createPublicKey({ key: spkiDer(publicKey), format: 'der', type: 'spki' }), signature);
+  } catch {
+    return false; // a key OpenSSL cannot use verifies nothing
+  }
+}
+
+/**
  * Accepts the envelope when one signature verifies against a trusted key and
  * returns that key's id. The keyid only narrows which trusted key to try (DSSE
  * says it must not decide anything); an empty keyid means "try them all".
@@ -97,7 +113,7 @@ export function verifyEnvelope(env: Envelope, trusted: readonly PublicKey[]): { 
     const signature = decodeBase64(sig);
     const candidates = keyid === '' ? trusted : trusted.filter((k) => k.keyid === keyid);
     for (const key of candidates) {
-      if (signature.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, signature, key.publicKey)) {
+      if (ed25519Verifies(message, signature, key.publicKey)) {
         return { keyid: key.keyid };
       }
     }

@@ -74,7 +74,8 @@ export function signingKeyFromPem(pem: string, source = 'signing key'): SigningK
   return signingKeyFromSeed(fromPem(pem, PRIVATE_LABEL, PKCS8_PREFIX, source));
 }
 
-function spkiDer(publicKey: Uint8Array): Buffer {
+/** The SPKI DER of a raw Ed25519 public key (what the keyid hashes and PEM wraps). */
+export function spkiDer(publicKey: Uint8Array): Buffer {
   if (publicKey.length !== KEY_BYTES) throw new AirlockError('KEY_INVALID', `an Ed25519 public key has ${KEY_BYTES} bytes`);
   return Buffer.concat([SPKI_PREFIX, publicKey]);
 }
