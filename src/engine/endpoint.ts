@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
+import { sshHttpAgent } from './ssh-agent.js';
 import { sshOptions } from './ssh-options.js';
 
 /**
@@ -59,7 +61,7 @@ export function resolveEngineEndpoint(env: NodeJS.ProcessEnv = process.env): Eng
 }
 
 /** docker-modem takes an `agent` for HTTPS requests; dockerode's types leave it out. */
-type ModemOptions = Docker.DockerOptions & { agent?: Agent };
+type ModemOptions = Docker.DockerOptions & { agent?: Agent | HttpAgent };
 
 /** dockerode options for an endpoint (unix socket, tcp with or without TLS, ssh). */
 export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): ModemOptions {
@@ -76,7 +78,9 @@ export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv =
   }
   if (url.protocol === 'ssh:') {
     const port = Number(url.port || 22);
-    return { protocol: 'ssh', host: url.hostname, port, username: url.username || undefined, sshOptions: sshOptions(url.hostname, port, env) };
+    // plain HTTP over our own agent: one SSH session whose channels run `docker system dial-stdio`
+    const target = { host: url.hostname, port, ...(url.username ? { username: decodeURIComponent(url.username) } : {}), ...sshOptions(url.hostname, port, env) };
+    return { protocol: 'http', host: url.hostname, port, agent: sshHttpAgent(target) };
   }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new AirlockError('ENGINE_UNAVAILABLE', `${endpoint.source}: ${host}: unsupported scheme ${url.protocol}`, { details: { where: host } });

@@ -1,0 +1,96 @@
+import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { Client } from 'ssh2';
+import type { SshOptions } from './ssh-options.js';
+
+export interface SshTarget extends SshOptions {
+  host: string;
+  port: number;
+  username?: string;
+}
+
+/**
+ * An HTTP agent that reaches an engine over one SSH session: each HTTP connection is a
+ * channel running `docker system dial-stdio` on the server, as the docker CLI does for
+ * ssh:// hosts. docker-modem's own ssh transport opens a new SSH session (key exchange,
+ * login) for every request, over a second per request; a cell makes dozens of them.
+ * The session is opened on first use, opened again after it drops, and does not keep
+ * the process alive while no request is open.
+ */
+export function sshHttpAgent(target: SshTarget): Agent {
+  let session: Promise<{ client: Client; sock: Socket }> | undefined;
+
+  const connectSession = () =>
+    new Promise<{ client: Client; sock: Socket }>((resolve, reject) => {
+      const sock = connect(target.port, target.host);
+      const client = new Client();
+      const drop = () => {
+        session = undefined;
+      };
+      client
+        .once('ready', () => resolve({ client, sock }))
+        // every error, not just the first: an unheard 'error' would end the process
+        .on('error', (e) => {
+          drop();
+          const hint = /verification failed/i.test(e.message) ? ' (its host key is not in known_hosts: add it, e.g. with ssh-keyscan, after checking it)' : '';
+          reject(new Error(`ssh://${target.host}:${target.port}: ${e.message}${hint}`, { cause: e }));
+        })
+        .once('close', drop);
+      client.connect({
+        sock,
+        username: target.username ?? userInfo().username,
+        hostVerifier: target.hostVerifier,
+        ...(target.agent ? { agent: target.agent } : {}),
+        ...(target.privateKey ? { privateKey: target.privateKey } : {}),
+        readyTimeout: 15_000,
+      });
+    });
+
+  // Keep-alive reuses a channel (one dial-stdio) for request after request, as the docker CLI
+  // does; the agent refs a connection while it carries a request and unrefs it while idle.
+  const agent = new Agent({ keepAlive: true });
+  (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, callback: (err: Error | null, stream?: Duplex) => void) => {
+    session ??= connectSession();
+    session.then(
+      ({ client, sock }) => {
+        client.exec('docker system dial-stdio', (err, channel) => {
+          if (err) return callback(err);
+          callback(null, socketLike(channel, sock));
+        });
+      },
+      (e: Error) => callback(e),
+    );
+    return undefined;
+  };
+  return agent;
+}
+
+/** Channels holding the process open, per SSH connection: the connection is unref'd when none does. */
+const held = new WeakMap<Socket, number>();
+
+/**
+ * What http.Agent asks of a connection beyond a Duplex (keep-alive, timeouts, ref/unref),
+ * on an SSH channel: ref and unref count against the SSH connection's socket.
+ */
+function socketLike(channel: Duplex, sock: Socket): Duplex {
+  let refd = false;
+  const hold = (on: boolean) => {
+    if (on === refd) return;
+    refd = on;
+    const n = (held.get(sock) ?? 0) + (on ? 1 : -1);
+    held.set(sock, n);
+    if (n > 0) sock.ref();
+    else sock.unref();
+  };
+  hold(true);
+  channel.once('close', () => hold(false));
+  return Object.assign(channel, {
+    ref: () => (hold(true), channel),
+    unref: () => (hold(false), channel),
+    setKeepAlive: () => channel,
+    setNoDelay: () => channel,
+    setTimeout: (_ms: number, cb?: () => void) => (cb && channel.once('timeout', cb), channel),
+  });
+}
