@@ -31,6 +31,18 @@ export interface CachedSource {
   bundleDir: string;
   /** `seq` of the transcript event that recorded the cell's result */
   transcriptSeq: number;
+  /**
+   * Set when the entry came from the shared remote cache: the bundle above is on the machine
+   * that proved the cell, and this says which cache (URL as shown) and which trusted key vouched.
+   */
+  remote?: RemoteSource;
+}
+
+export interface RemoteSource {
+  /** the remote cache's URL as shown (no credentials) */
+  cache: string;
+  /** the trusted key whose signature over the entry verified */
+  keyid: string;
 }
 
 /**
@@ -50,6 +62,14 @@ export interface CachedCell {
   source: CachedSource;
   /** ISO 8601, UTC */
   storedAt: string;
+}
+
+/** Every blob a cached cell would replay: logs and output files. */
+export function blobsOf(cell: CachedCell): Digest[] {
+  return [
+    ...cell.steps.flatMap((s) => [s.stdout?.digest, s.stderr?.digest]),
+    ...cell.outputs.flatMap((o) => o.entries.map((e) => e.digest)),
+  ].filter((d): d is Digest => d !== undefined);
 }
 
 /**

@@ -1,15 +1,7 @@
 import type { Ledger } from '../store/ledger.js';
 import type { Cas } from '../store/cas.js';
 import type { Digest } from '../util/digest.js';
-import type { ActionCache, CachedCell } from './action-cache.js';
-
-/** Every blob a cached cell would replay: logs and output files. */
-function blobsOf(cell: CachedCell): Digest[] {
-  return [
-    ...cell.steps.flatMap((s) => [s.stdout?.digest, s.stderr?.digest]),
-    ...cell.outputs.flatMap((o) => o.entries.map((e) => e.digest)),
-  ].filter((d): d is Digest => d !== undefined);
-}
+import { blobsOf, type ActionCache, type CachedCell } from './action-cache.js';
 
 /**
  * The action cache, persisted in the ledger. An entry whose blobs are no longer

@@ -10,6 +10,7 @@ import { loadSpec } from '../spec/load.js';
 import type { VerifyReport } from '../verify/index.js';
 import { reportRunToGitHub } from './github.js';
 import { withInterrupts } from './interrupts.js';
+import { remoteCacheOptions, settleRemoteCache } from './remote-cache.js';
 import { notVerifiedReason, trustAndVerify } from './sealed-check.js';
 
 export interface FlowOptions {
@@ -51,7 +52,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
   // no engine is a plain error (exit 3) before anything starts, not a sealed bundle of a run that never ran
   const docker = connectEngine();
   const engine = await engineInfo(docker);
-  const workspace = await openWorkspace(opts.root);
+  const workspace = await openWorkspace(opts.root, remoteCacheOptions(opts.reporter));
   try {
     const result = await withInterrupts((signal) =>
       runSpec({
@@ -93,6 +94,8 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
     });
     return flow;
   } finally {
+    // uploads ran beside the cells; what is left of them is waited for (bounded) once all is decided
+    await settleRemoteCache(workspace, opts.reporter);
     opts.reporter.close?.();
     workspace.close();
   }

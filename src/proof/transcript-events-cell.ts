@@ -38,7 +38,13 @@ export const CellEventSchema = z.union([
     ...keyed,
     status: z.literal('cached'),
     /** the signed record this cache hit replays */
-    cachedFrom: z.object({ runId: z.string(), bundleDir: z.string(), transcriptSeq: z.int().nonnegative() }),
+    cachedFrom: z.object({
+      runId: z.string(),
+      bundleDir: z.string(),
+      transcriptSeq: z.int().nonnegative(),
+      /** from the shared remote cache: which one (URL as shown) and the trusted key that signed the entry */
+      remote: z.object({ cache: z.string(), keyid: z.string() }).optional(),
+    }),
   }),
   z.object({
     ...finished,

@@ -11,7 +11,6 @@ import { BASE_LOCK_FILE } from '../base/lock.js';
 import { baseSbom } from '../base/sbom.js';
 import { canonicalBytes } from '../proof/canonical-json.js';
 import type { ActionCache } from '../cache/action-cache.js';
-import { LedgerActionCache } from '../cache/ledger-cache.js';
 import { LEASE_RENEW_MS } from '../store/ledger.js';
 import { INPUTS_LOCK_FILE, readInputsLock } from '../fetch/lock.js';
 import { displayUrl } from '../fetch/url.js';
@@ -164,7 +163,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
       addBlob,
       signal,
       builder,
-      cache: opts.cache ?? new LedgerActionCache(workspace.ledger, workspace.cas),
+      cache: opts.cache ?? workspace.actionCache(opts.key),
       noCache: (opts.noCache ?? false) || (opts.runAllCells ?? false),
       bundleDir,
       specDir: loaded.dir,

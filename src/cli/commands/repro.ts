@@ -10,6 +10,7 @@ import type { Body } from '../command.js';
 import { reproVerdict, trustAndVerify } from '../sealed-check.js';
 import type { REPRO_OPTIONS } from '../usage/repro.js';
 import { withInterrupts } from '../interrupts.js';
+import { remoteCacheOptions, settleRemoteCache } from '../remote-cache.js';
 
 export const repro: Body<typeof REPRO_OPTIONS> = async (ctx) => {
   const runsText = (ctx.values.runs as string | undefined) ?? '2';
@@ -17,7 +18,7 @@ export const repro: Body<typeof REPRO_OPTIONS> = async (ctx) => {
   const vary = parseVary(ctx.values.vary as string | undefined);
   const loaded = await loadSpec(ctx.specFile());
   const key = await loadSigningKey();
-  const workspace = await openWorkspace(ctx.root);
+  const workspace = await openWorkspace(ctx.root, remoteCacheOptions(ctx.reporter));
   try {
     const result = await withInterrupts((signal) =>
       runRepro({
@@ -68,6 +69,7 @@ export const repro: Body<typeof REPRO_OPTIONS> = async (ctx) => {
     );
     return verdict.exitCode;
   } finally {
+    await settleRemoteCache(workspace, ctx.reporter);
     workspace.close();
   }
 };
