@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up of the CLI against a bare `node -e 0`, measured in the same run so the
 # ratios hold on whatever machine runs them (issue 12, item 1).
-#   usage: [BUNDLE=proofs/<id>] bash bench/startup.sh [RUNS]   (default 20; hyperfine when installed)
+#   usage: [BUNDLE=proofs/<id>] bash bench/startup.sh [RUNS]   (default 20)
 # Prints: figure, airlock, baseline, ratio, target, met.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,27 +31,26 @@ fi
 verify="node bin/airlock verify $bundle --root $(dirname "$(dirname "$(realpath "$bundle")")")"
 $verify >/dev/null
 
-# median wall time in seconds of a command line, RUNS runs after 3 warm-ups
-median() {
-  if command -v hyperfine >/dev/null; then
-    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/h.json" "$1" >/dev/null 2>&1
-    node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results[0].median.toFixed(4))' "$work/h.json"
-  else
-    local times=()
-    for i in $(seq 1 $((RUNS + 3))); do
-      local t0 t1
-      t0=$(date +%s%N)
-      bash -c "$1" >/dev/null 2>&1 || true
-      t1=$(date +%s%N)
-      ((i > 3)) && times+=($(((t1 - t0) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.4f\n", m / 1e6 }'
-  fi
-}
-
-base=$(median "node -e 0")
-help=$(median "node bin/airlock --help")
-verify=$(median "$verify")
+# Median wall time in seconds of each command line over RUNS rounds after 3 warm-up rounds.
+# Each round runs the three once, in turn, so a baseline and its figures share the machine's
+# load as it drifts (on a busy machine, timing one command's runs after another's skewed the
+# ratios by 2x). Run directly, not through a shell, so no shell start-up is in any figure.
+cmds=("node -e 0" "node bin/airlock --help" "$verify")
+for c in 0 1 2; do : >"$work/t$c"; done
+for i in $(seq 1 $((RUNS + 3))); do
+  for c in 0 1 2; do
+    t0=$(date +%s%N)
+    ${cmds[$c]} >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    ((i > 3)) && echo $(((t1 - t0) / 1000)) >>"$work/t$c"
+  done
+done
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.4f\n", m / 1e6 }'; }
+base=$(median "$work/t0")
+help=$(median "$work/t1")
+verify=$(median "$work/t2")
+# bin/airlock runs tsc's unbundled output when a plain tsc ran after the bundle (another build meanwhile)
+[ dist/airlock/main.js -nt dist/cli/main.js ] || echo "bench/startup.sh: tsc wrote dist/ during the run; some runs may be of the unbundled fallback" >&2
 
 source bench/lib.sh
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
