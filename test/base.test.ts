@@ -53,7 +53,7 @@ describe('base images built only from their locks', () => {
   });
 
   it('measure the same through the engine as from the tar they were imported from', async () => {
-    const labelled = (await docker.getImage(BUSYBOX_REF).inspect()).Config.Labels[LABEL_ROOTFS];
+    const labelled = (await docker.images.inspect(BUSYBOX_REF)).Config?.Labels?.[LABEL_ROOTFS];
     const measured = await measureImage(docker, BUSYBOX_REF, 'test-measure');
     expect(measured.digest).toBe(labelled);
   });
@@ -65,7 +65,7 @@ describe('base images built only from their locks', () => {
     const second = await ensureBases(docker, { cas: await repoCas(), recipes: recipe, force: true });
     expect(first[0]).toMatchObject({ outcome: 'built', rootfsDigest: lock.bases[BOOKWORM]!.rootfsDigest, fetched: { files: 0 } });
     expect(second[0]!.rootfsDigest).toBe(first[0]!.rootfsDigest);
-    expect((await docker.getImage(BOOKWORM).inspect()).Config.Labels[LABEL_ROOTFS]).toBe(lock.bases[BOOKWORM]!.rootfsDigest);
+    expect((await docker.images.inspect(BOOKWORM)).Config?.Labels?.[LABEL_ROOTFS]).toBe(lock.bases[BOOKWORM]!.rootfsDigest);
   });
 
   it('a lock with one tampered sha256 fails naming that package, stores nothing under it, and stays as it was', async () => {

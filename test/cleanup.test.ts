@@ -21,7 +21,7 @@ afterAll(() => sb.close());
 
 async function runLabelled(runId: string) {
   const filters = { label: [`${LABEL_RUN}=${runId}`] };
-  return sb.docker.listContainers({ all: true, filters });
+  return sb.docker.containers.list(filters);
 }
 
 /**
@@ -76,7 +76,7 @@ describe('interrupting a matrix run with services', () => {
   it('SIGINT mid-matrix removes every cell, service and network of the run', async () => {
     const { runId, child, exited } = await startRun(['--spec', join(REPO, 'examples/matrix/airlock.yaml'), '--rerun'], 'service-ready');
     const filters = { label: [`${LABEL_RUN}=${runId}`] };
-    expect((await sb.docker.listNetworks({ filters })).length).toBeGreaterThan(0);
+    expect((await sb.docker.networks.list(filters)).length).toBeGreaterThan(0);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(await leftovers(sb.docker, runId!)).toBe(0);
@@ -85,7 +85,7 @@ describe('interrupting a matrix run with services', () => {
 
 describe('airlock gc', () => {
   const make = async (runId: string) => {
-    const c = await sb.docker.createContainer({ Image: 'airlock/busybox', Cmd: ['true'], Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId } });
+    const c = await sb.docker.containers.create({ Image: 'airlock/busybox', Cmd: ['true'], Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId } });
     return c.id;
   };
   const owned = () => ({ runs: sb.workspace.ledger.runLiveness(), images: sb.workspace.ledger.imageIds() });
@@ -112,7 +112,7 @@ describe('airlock gc', () => {
       expect(await leftovers(sb.docker, 'gc-other-workspace')).toBe(1);
     } finally {
       ledger.finishRun('gc-live', { status: 'passed', exitCode: 0 });
-      for (const id of Object.values(ids)) await sb.docker.getContainer(id).remove({ force: true }).catch(() => {});
+      for (const id of Object.values(ids)) await sb.docker.containers.get(id).remove({ force: true }).catch(() => {});
     }
   });
 
@@ -135,10 +135,10 @@ describe('airlock gc', () => {
     expect(removed.images).toContain(old);
     expect(removed.images).not.toContain(current);
     expect(removed.images).not.toContain(foreign);
-    expect(await sb.docker.getImage(current).inspect()).toMatchObject({ Id: current });
-    expect(await sb.docker.getImage(foreign).inspect()).toMatchObject({ Id: foreign });
-    await sb.docker.getImage(current).remove({ force: true });
-    await sb.docker.getImage(foreign).remove({ force: true });
+    expect(await sb.docker.images.inspect(current)).toMatchObject({ Id: current });
+    expect(await sb.docker.images.inspect(foreign)).toMatchObject({ Id: foreign });
+    await sb.docker.images.remove(current, { force: true });
+    await sb.docker.images.remove(foreign, { force: true });
     await execa('docker', ['rmi', '-f', 'airlock-gc-test/gc-other:latest'], { reject: false });
   });
 });

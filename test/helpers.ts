@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type Docker from 'dockerode';
 import { lockedHelper } from '../src/base/ensure.js';
 import { connectEngine } from '../src/engine/client.js';
+import type { Engine } from '../src/engine/engine.js';
 import { LABEL_RUN } from '../src/engine/labels.js';
 import { generateSigningKey, type SigningKey } from '../src/proof/keys.js';
 import { silentReporter } from '../src/run/reporter.js';
@@ -27,7 +27,7 @@ export async function lockedBusybox(): Promise<string> {
 export interface Sandbox {
   dir: string;
   workspace: Workspace;
-  docker: Docker;
+  docker: Engine;
   key: SigningKey;
   close(): void;
 }
@@ -68,10 +68,10 @@ export async function runIn(sb: Sandbox, specFile: string, opts: { environments?
 }
 
 /** Containers, networks and volumes still carrying a run's label. */
-export async function leftovers(docker: Docker, runId: string): Promise<number> {
+export async function leftovers(engine: Engine, runId: string): Promise<number> {
   const filters = { label: [`${LABEL_RUN}=${runId}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  const containers = await engine.containers.list(filters);
+  const networks = await engine.networks.list(filters);
+  const volumes = await engine.volumes.list(filters);
   return containers.length + networks.length + volumes.length;
 }

@@ -11,7 +11,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinBases, BUSYBOX_REF } from '../src/base/catalog.js';
@@ -19,7 +18,7 @@ import { ensureBases } from '../src/base/ensure.js';
 import { BASE_LOCK_FILE, readBaseLock } from '../src/base/lock.js';
 import { buildImage } from '../src/engine/build.js';
 import { connectEngine, engineInfo } from '../src/engine/client.js';
-import { readEngineMessages } from '../src/engine/json-stream.js';
+import type { Engine } from '../src/engine/engine.js';
 import { LABEL_ROOTFS } from '../src/engine/labels.js';
 import { measureImage } from '../src/engine/measure.js';
 import { parseTranscript } from '../src/proof/transcript.js';
@@ -36,15 +35,9 @@ if (SKIP) console.warn(`test/podman.test.ts skipped: ${SKIP}`);
 const lockedDigest = async (ref: string) => (await readBaseLock(join(REPO, 'locks', BASE_LOCK_FILE))).bases[ref]!.rootfsDigest;
 
 /** An image from one engine to another through their APIs (`docker save | podman load`), by its id. */
-async function moveImage(from: Docker, to: Docker, ref: string): Promise<void> {
-  const tar = (await from.getImage(ref).get()) as unknown as Readable;
-  const out = (await to.loadImage(tar)) as unknown as Readable;
-  let error: string | undefined;
-  await readEngineMessages(out, (m) => {
-    if (m.error !== undefined) error = m.errorDetail?.message ?? m.error;
-  });
-  if (error) throw new Error(`loading ${ref}: ${error}`);
-  expect((await to.getImage(ref).inspect()).Id).toBe((await from.getImage(ref).inspect()).Id);
+async function moveImage(from: Engine, to: Engine, ref: string): Promise<void> {
+  await to.images.load(await from.images.save(ref));
+  expect((await to.images.inspect(ref)).Id).toBe((await from.images.inspect(ref)).Id);
 }
 
 describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)', () => {
@@ -52,7 +45,7 @@ describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)',
   let dir: string | undefined;
   let pid: number | undefined;
   let host: string;
-  let podman: Docker;
+  let podman: Engine;
   let work: string;
   const removeFromDocker: string[] = [];
 
@@ -66,7 +59,7 @@ describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)',
   }, 60_000);
 
   afterAll(async () => {
-    for (const id of removeFromDocker) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+    for (const id of removeFromDocker) await docker.images.remove(id, { force: true }).catch(() => undefined);
     if (dir) {
       const stopped = await execa('bash', [SCRIPT, 'stop', dir], { reject: false });
       // the script stops it by its pid; should it have failed, the pid is ours to end
@@ -86,7 +79,7 @@ describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)',
     const [build] = await ensureBases(podman, { cas: await repoCas(), recipes: builtinBases().filter((b) => b.ref === BUILD_BASE), offline: true });
     expect(build).toMatchObject({ outcome: 'present' });
     for (const ref of [BUSYBOX_REF, BUILD_BASE]) {
-      const labelled = (await podman.getImage(ref).inspect()).Config.Labels[LABEL_ROOTFS];
+      const labelled = (await podman.images.inspect(ref)).Config?.Labels?.[LABEL_ROOTFS];
       expect(labelled, ref).toBe(await lockedDigest(ref));
       expect((await measureImage(podman, ref, 'podman-test')).digest, ref).toBe(labelled);
     }
@@ -128,7 +121,7 @@ describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)',
     const tarPath = join(work, 'probe.tar');
     await execa('tar', ['-C', context, '-cf', tarPath, 'Dockerfile']);
     const tag = `airlock-podman-test/probe:${process.pid}`;
-    const build = (engine: Docker) => buildImage(engine, { contextTar: tarPath, dockerfile: 'Dockerfile', args: {}, labels: {}, tag });
+    const build = (engine: Engine) => buildImage(engine, { contextTar: tarPath, dockerfile: 'Dockerfile', args: {}, labels: {}, tag });
 
     const onDocker = await build(docker);
     removeFromDocker.push(onDocker.imageId);
@@ -138,9 +131,9 @@ describe.skipIf(SKIP !== undefined)('airlock on Podman (Docker-compatible API)',
     expect(p.listing.toString()).toContain('"path":"hello"');
 
     // the mount point is really there in Podman's image, only the digest leaves it out
-    const container = await podman.createContainer({ Image: onPodman.imageId, Entrypoint: ['/nonexistent'], HostConfig: { NetworkMode: 'none' } });
+    const container = await podman.containers.create({ Image: onPodman.imageId, Entrypoint: ['/nonexistent'], HostConfig: { NetworkMode: 'none' } });
     try {
-      const paths = (await execa('tar', ['-t'], { input: await streamToBuffer((await container.export()) as unknown as Readable) })).stdout.split('\n');
+      const paths = (await execa('tar', ['-t'], { input: await streamToBuffer(await container.export()) })).stdout.split('\n');
       expect(paths).toContain('run/');
     } finally {
       await container.remove({ force: true });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type Docker from 'dockerode';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../src/engine/client.js';
@@ -14,7 +13,7 @@ import { lockedBusybox } from './helpers.js';
 // Ryuk (testcontainers' reaper) would have to be pulled; airlock's labels do the cleaning here.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
-const docker: Docker = connectEngine();
+const docker = connectEngine();
 const BUSYBOX = 'airlock/busybox';
 const MiB = 1024 * 1024;
 
@@ -43,8 +42,8 @@ const newRunId = () => `it-services-${randomBytes(4).toString('hex')}`;
 async function labelled(runId: string): Promise<{ containers: number; networks: number }> {
   const filters = { label: [`${LABEL_RUN}=${runId}`] };
   return {
-    containers: (await docker.listContainers({ all: true, filters })).length,
-    networks: (await docker.listNetworks({ filters })).length,
+    containers: (await docker.containers.list(filters)).length,
+    networks: (await docker.networks.list(filters)).length,
   };
 }
 
@@ -86,7 +85,7 @@ describe('services on a cell network', () => {
 
   it('reads the network back as an internal, labelled bridge', async () => {
     expect(network.readback).toMatchObject({ Internal: true, Driver: 'bridge', Labels: { [LABEL_RUN]: runId, 'dev.airlock.cell': 'app' } });
-    expect((await docker.getNetwork(network.id).inspect()).Internal).toBe(true);
+    expect((await docker.networks.inspect(network.id)).Internal).toBe(true);
   });
 
   it('starts both services ready by their strategies, hardened, attached to the cell network alone', () => {
@@ -171,17 +170,17 @@ describe('wait strategies', () => {
   });
 
   it('stops a hung wait promptly when its signal aborts', async () => {
-    const c = await docker.createContainer({ Image: BUSYBOX, Cmd: ['sleep', '300'], Labels: { [LABEL_RUN]: runId } });
+    const c = await docker.containers.create({ Image: BUSYBOX, Cmd: ['sleep', '300'], Labels: { [LABEL_RUN]: runId } });
     try {
       await c.start();
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 300);
       const started = Date.now();
       // each probe hangs (sleep 30) and is abandoned on abort
-      const e = await rejection(Wait.forCommand(['sleep', '30']).waitUntilReady(docker, c, { deadline: Date.now() + 60_000, signal: ac.signal }));
+      const e = await rejection(Wait.forCommand(['sleep', '30']).waitUntilReady(c, { deadline: Date.now() + 60_000, signal: ac.signal }));
       expect(e.code).toBe('INTERRUPTED');
       expect(Date.now() - started).toBeLessThan(1_500);
-      const log = await rejection(Wait.forLogMessage('never').waitUntilReady(docker, c, { deadline: Date.now() + 60_000, signal: AbortSignal.timeout(200) }));
+      const log = await rejection(Wait.forLogMessage('never').waitUntilReady(c, { deadline: Date.now() + 60_000, signal: AbortSignal.timeout(200) }));
       expect(log.code).toBe('INTERRUPTED');
     } finally {
       await c.remove({ force: true });

@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { forEachTarEntry } from '../src/archive/tar-read.js';
 import { connectEngine } from '../src/engine/client.js';
+import type { Engine } from '../src/engine/engine.js';
 import { isAirlockError } from '../src/errors.js';
 import { bootProbe, clearAccelCache, probeAccel } from '../src/vm/accel.js';
 import { encodeFrame, encodeStepEnd, FrameType } from '../src/vm/frame.js';
@@ -23,7 +23,7 @@ import { lockedBusybox, REPO, repoCas } from './helpers.js';
 // Real QEMU under TCG (KVM hangs on this machine; the probe finds that out and falls back).
 const MiB = 1024 * 1024;
 let tmp: string;
-let docker: Docker;
+let docker: Engine;
 let kernel: ResolvedKernel;
 let init: string;
 let busybox: string;
@@ -52,8 +52,8 @@ async function qemuLeft(): Promise<string[]> {
 
 /** `docker export` of a created (never started) container of `image`; the container goes once the stream ends. */
 async function exportImage(image: string): Promise<Readable> {
-  const c = await docker.createContainer({ Image: image, Cmd: ['true'], NetworkDisabled: true, Labels: { 'dev.airlock.managed': 'true', 'dev.airlock.role': 'vm-test' } });
-  const stream = (await c.export()) as unknown as Readable;
+  const c = await docker.containers.create({ Image: image, Cmd: ['true'], NetworkDisabled: true, Labels: { 'dev.airlock.managed': 'true', 'dev.airlock.role': 'vm-test' } });
+  const stream = await c.export();
   const remove = () => void c.remove({ force: true }).catch(() => undefined);
   stream.once('close', remove);
   stream.once('end', remove);
@@ -311,7 +311,7 @@ describe('VM cells in QEMU guests with no NIC', () => {
       `import { PassThrough } from 'node:stream';
 import { runInVm } from '${src}/vm/run-vm.ts';
 import { connectEngine } from '${src}/engine/client.ts';
-const c = await connectEngine().createContainer({ Image: 'airlock/busybox', Cmd: ['true'] });
+const c = await connectEngine().containers.create({ Image: 'airlock/busybox', Cmd: ['true'] });
 const rootfs = await c.export();
 rootfs.once('end', () => c.remove({ force: true }).catch(() => {}));
 const sink = () => new PassThrough().resume();

@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { isDockerInitPath, parseRootfsListing, rootfsListing, type RootfsListing } from '../archive/rootfs.js';
 import { AirlockError } from '../errors.js';
 import { readEngineMessages } from '../engine/json-stream.js';
@@ -97,19 +96,18 @@ export function firstDifferingPaths(locked: string, built: string, max = 10): st
  * separate `tag` parameter (the image would be `<repo>:latest`). The engine must then
  * answer for `ref` with the label, or the import failed.
  */
-export async function importRootfs(docker: Docker, tarPath: string, ref: string, rootfsDigest: string): Promise<void> {
-  const stream = (await docker.importImage(createReadStream(tarPath), {
+export async function importRootfs(docker: Engine, tarPath: string, ref: string, rootfsDigest: string): Promise<void> {
+  const stream = await docker.images.import(createReadStream(tarPath), {
     repo: ref,
     changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["/bin/sh"]', `LABEL ${LABEL_ROOTFS}=${rootfsDigest}`],
-  } as object)) as unknown as Readable;
+  });
   let error: string | undefined;
   await readEngineMessages(stream, (m) => {
     if (m.error !== undefined) error = m.errorDetail?.message ?? m.error;
   });
   if (error !== undefined) throw new AirlockError('BASE_BUILD_FAILED', `importing ${ref} failed: ${error}`);
-  const label = await docker
-    .getImage(ref)
-    .inspect()
+  const label = await docker.images
+    .inspect(ref)
     .then((i) => i.Config?.Labels?.[LABEL_ROOTFS], () => undefined);
   if (label !== rootfsDigest) {
     throw new AirlockError('BASE_BUILD_FAILED', `importing ${ref} failed: the engine does not answer for ${ref} with label ${LABEL_ROOTFS}=${rootfsDigest} afterwards`, {

@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import { isNotFound } from '../engine/client.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
@@ -73,9 +73,9 @@ export function recipeDrift(recipe: BaseRecipe, entry: BaseLockEntry): string[] 
   return drift;
 }
 
-async function labelledDigest(docker: Docker, ref: string): Promise<string | undefined> {
+async function labelledDigest(docker: Engine, ref: string): Promise<string | undefined> {
   try {
-    return (await docker.getImage(ref).inspect()).Config?.Labels?.[LABEL_ROOTFS];
+    return (await docker.images.inspect(ref)).Config?.Labels?.[LABEL_ROOTFS];
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -89,7 +89,7 @@ async function labelledDigest(docker: Docker, ref: string): Promise<string | und
  * measure to the locked digest: a difference is a hard error naming the first differing
  * paths, never a re-pin. Never writes a lock.
  */
-export async function ensureBases(docker: Docker, opts: EnsureBaseOptions): Promise<BaseResult[]> {
+export async function ensureBases(docker: Engine, opts: EnsureBaseOptions): Promise<BaseResult[]> {
   const locks = new LockFiles();
   const say = opts.onProgress ?? (() => undefined);
   const results: BaseResult[] = [];

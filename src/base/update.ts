@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import type { Cas } from '../store/cas.js';
 import { busyboxFromDeb } from './busybox.js';
@@ -38,7 +38,7 @@ export class IndexCache {
  * writer of base locks.
  */
 export async function updateBases(
-  docker: Docker,
+  docker: Engine,
   opts: { cas: Cas; recipes: readonly BaseRecipe[]; indexes?: IndexCache; signal?: AbortSignal; onProgress?: (message: string) => void },
 ): Promise<UpdateResult[]> {
   const say = opts.onProgress ?? (() => undefined);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
+import type { Engine } from './engine.js';
 import { readEngineMessages } from './json-stream.js';
 
 export interface BuildRequest {
@@ -41,7 +41,7 @@ const STEP_RE = /^Step (\d+\/\d+) : (.*)$/;
  * Builds one target through the Engine API with the build network set to none:
  * whatever a build needs must already be in its base image or its context.
  */
-export async function buildImage(docker: Docker, req: BuildRequest): Promise<BuildResult> {
+export async function buildImage(engine: Engine, req: BuildRequest): Promise<BuildResult> {
   let log = '';
   let step: string | undefined;
   let imageId: string | undefined;
@@ -51,7 +51,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<Bui
 
   let stream: Readable;
   try {
-    stream = (await docker.buildImage(createReadStream(req.contextTar), {
+    stream = await engine.images.build(createReadStream(req.contextTar), {
       t: req.tag,
       dockerfile: req.dockerfile,
       ...(req.target ? { target: req.target } : {}),
@@ -62,7 +62,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<Bui
       forcerm: true,
       nocache: req.noCache ?? false,
       ...(req.signal ? { abortSignal: req.signal } : {}),
-    } as Docker.ImageBuildOptions)) as unknown as Readable;
+    });
   } catch (e) {
     throw fail(`the engine refused the build: ${(e as Error).message}`);
   }
@@ -89,7 +89,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<Bui
   if (imageId === undefined) {
     // Older engines only print "Successfully built"; the tag is authoritative then.
     try {
-      imageId = (await docker.getImage(req.tag).inspect()).Id;
+      imageId = (await engine.images.inspect(req.tag)).Id;
     } catch {
       throw fail(`build of ${req.tag} finished without producing an image`);
     }

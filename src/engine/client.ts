@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
-import { dockerOptions, resolveEngineEndpoint } from './endpoint.js';
+import { dockerEngine } from './docker-engine.js';
+import type { Engine, EngineVersion } from './engine.js';
+import { dockerOptions, resolveEngineEndpoint, type EngineEndpoint } from './endpoint.js';
 
 /** What the transcript records about the engine a run used. */
 export interface EngineInfo {
@@ -19,7 +21,7 @@ export interface EngineInfo {
 
 export type EngineProduct = 'docker' | 'podman' | 'unknown';
 
-type VersionComponents = { Components?: { Name: string }[] };
+type VersionComponents = Pick<EngineVersion, 'Components'>;
 
 /** Which engine answers, from the components its version names ("Podman Engine", "Engine"). */
 export function productOf(version: VersionComponents): EngineProduct {
@@ -40,53 +42,52 @@ export function podmanOciRuntime(version: VersionComponents): string | undefined
   return undefined;
 }
 
-/** Each client's product, asked once (the engine behind a client does not change). */
-const PRODUCT = new WeakMap<Docker, Promise<EngineProduct>>();
+/** Each engine's product, asked once (the engine behind a handle does not change); one entry per engine in use. */
+const PRODUCT = new WeakMap<Engine, Promise<EngineProduct>>();
 
-/** Which engine a client talks to; an engine that cannot say is `unknown`. */
-export function engineProduct(docker: Docker): Promise<EngineProduct> {
-  let product = PRODUCT.get(docker);
+/** Which product an engine is; one that cannot say is `unknown`. */
+export function engineProduct(engine: Engine): Promise<EngineProduct> {
+  let product = PRODUCT.get(engine);
   if (!product) {
-    product = docker.version().then(
-      (v) => productOf(v as VersionComponents),
+    product = engine.system.version().then(
+      (v) => productOf(v),
       (e: unknown) => {
-        PRODUCT.delete(docker); // an engine that did not answer is asked again next time
+        PRODUCT.delete(engine); // an engine that did not answer is asked again next time
         throw e;
       },
     );
-    PRODUCT.set(docker, product);
+    PRODUCT.set(engine, product);
   }
   return product;
 }
 
 const HINT = 'run `bash scripts/ensure-engine.sh` (or `make setup`) to start or install one, or set DOCKER_HOST or DOCKER_CONTEXT';
 
-/** Where a client connects, for messages: the endpoint and what chose it. */
-const WHERE = new WeakMap<Docker, string>();
-
 /**
- * A dockerode client for the engine the docker CLI would use (DOCKER_HOST, else
- * DOCKER_CONTEXT or the current context, else the default socket; see endpoint.ts).
- * Callers pass it down explicitly: there is no module-level client to reset between tests.
+ * The engine the docker CLI would use (DOCKER_HOST, else DOCKER_CONTEXT or the current
+ * context, else the default socket; see endpoint.ts). Callers pass it down explicitly:
+ * there is no module-level client to reset between tests.
  */
-export function connectEngine(env: NodeJS.ProcessEnv = process.env): Docker {
-  const endpoint = resolveEngineEndpoint(env);
-  const docker = new Docker(dockerOptions(endpoint));
-  WHERE.set(docker, `${endpoint.host} (${endpoint.source})`);
-  return docker;
+export function connectEngine(env: NodeJS.ProcessEnv = process.env): Engine {
+  return connectEndpoint(resolveEngineEndpoint(env));
 }
 
-export async function engineInfo(docker: Docker, timeoutMs = 10_000): Promise<EngineInfo> {
-  const where = WHERE.get(docker) ?? 'the engine';
+/** The engine at `endpoint`, named `name` in messages (default: the endpoint and what chose it). */
+export function connectEndpoint(endpoint: EngineEndpoint, name = `${endpoint.host} (${endpoint.source})`): Engine {
+  return dockerEngine(new Docker(dockerOptions(endpoint)), { endpoint: endpoint.host, name });
+}
+
+export async function engineInfo(engine: Engine, timeoutMs = 10_000): Promise<EngineInfo> {
+  const where = engine.name;
   try {
     const timer = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
     );
-    const [version, info] = await Promise.race([Promise.all([docker.version(), docker.info()]), timer]);
-    const product = productOf(version as VersionComponents);
-    PRODUCT.set(docker, Promise.resolve(product));
+    const [version, info] = await Promise.race([Promise.all([engine.system.version(), engine.system.info()]), timer]);
+    const product = productOf(version);
+    PRODUCT.set(engine, Promise.resolve(product));
     // Podman's DefaultRuntime is its configuration's; the runtime it runs with is in its components
-    const podmanRuntime = product === 'podman' ? podmanOciRuntime(version as VersionComponents) : undefined;
+    const podmanRuntime = product === 'podman' ? podmanOciRuntime(version) : undefined;
     return {
       version: version.Version,
       apiVersion: version.ApiVersion,
@@ -94,9 +95,9 @@ export async function engineInfo(docker: Docker, timeoutMs = 10_000): Promise<En
       arch: version.Arch,
       kernel: version.KernelVersion,
       storageDriver: String(info.Driver ?? ''),
-      cgroupVersion: String((info as { CgroupVersion?: string }).CgroupVersion ?? ''),
-      runtimes: Object.keys((info as { Runtimes?: Record<string, unknown> }).Runtimes ?? {}).sort(),
-      defaultRuntime: podmanRuntime ?? String((info as { DefaultRuntime?: string }).DefaultRuntime ?? 'runc'),
+      cgroupVersion: String(info.CgroupVersion ?? ''),
+      runtimes: Object.keys(info.Runtimes ?? {}).sort(),
+      defaultRuntime: podmanRuntime ?? String(info.DefaultRuntime ?? 'runc'),
       product,
     };
   } catch (e) {
@@ -107,7 +108,7 @@ export async function engineInfo(docker: Docker, timeoutMs = 10_000): Promise<En
   }
 }
 
-/** dockerode reports HTTP failures as errors carrying `statusCode`; known codes are handled by name. */
+/** The engine reports HTTP failures as errors carrying `statusCode`; known codes are handled by name. */
 export function statusCode(e: unknown): number | undefined {
   return typeof e === 'object' && e !== null && 'statusCode' in e ? Number((e as { statusCode: unknown }).statusCode) : undefined;
 }

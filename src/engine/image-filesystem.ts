@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import { forEachTarEntry } from '../archive/tar-read.js';
 import { isNotFound } from './client.js';
+import type { Engine } from './engine.js';
 import { runLabels } from './labels.js';
 
 /** An image's filesystem, readable as the engine's export of a container that never runs. */
@@ -22,8 +22,8 @@ export interface ImageFilesystem {
  * the engine's init layer adds. Rejects with the engine's 404 when the image is
  * not there. Used to measure an image, to read its files, and to make a guest root.
  */
-export async function openImageFilesystem(docker: Docker, image: string, runId: string): Promise<ImageFilesystem> {
-  const container = await docker.createContainer({
+export async function openImageFilesystem(engine: Engine, image: string, runId: string): Promise<ImageFilesystem> {
+  const container = await engine.containers.create({
     Image: image,
     Entrypoint: ['/nonexistent'],
     Labels: runLabels(runId, 'measure'),
@@ -32,12 +32,12 @@ export async function openImageFilesystem(docker: Docker, image: string, runId: 
   });
   return {
     id: container.id,
-    tar: async () => (await container.export()) as unknown as Readable,
+    tar: () => container.export(),
     file: async (path, maxBytes) => {
       let tar: Readable;
       try {
         // the archive API reads one path of the image without exporting the rest
-        tar = (await container.getArchive({ path })) as unknown as Readable;
+        tar = await container.readArchive(path);
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import { normalizeEntryPath } from '../archive/paths.js';
 import { BUILDAH_MOUNT_POINTS, rootfsListing } from '../archive/rootfs.js';
 import { forEachTarEntry } from '../archive/tar-read.js';
 import type { Digest } from '../util/digest.js';
 import { engineProduct } from './client.js';
+import type { Engine } from './engine.js';
 import { openImageFilesystem } from './image-filesystem.js';
 
 export interface RootfsMeasure {
@@ -22,23 +22,23 @@ export interface RootfsMeasure {
  * root base does not have it: the filesystem the Dockerfile made is then the one
  * Docker measures, and anything a Dockerfile put there still counts.
  */
-export async function measureImage(docker: Docker, image: string, runId: string, { strict = false } = {}): Promise<RootfsMeasure> {
-  const candidates = (await engineProduct(docker)) === 'podman' ? BUILDAH_MOUNT_POINTS : [];
-  const first = await exportListing(docker, image, runId, strict, candidates);
+export async function measureImage(engine: Engine, image: string, runId: string, { strict = false } = {}): Promise<RootfsMeasure> {
+  const candidates = (await engineProduct(engine)) === 'podman' ? BUILDAH_MOUNT_POINTS : [];
+  const first = await exportListing(engine, image, runId, strict, candidates);
   if (first.builderMountPointsLeftOut.length === 0) return first;
-  const inBase = await presentInRootBase(docker, image, runId, first.builderMountPointsLeftOut);
+  const inBase = await presentInRootBase(engine, image, runId, first.builderMountPointsLeftOut);
   if (inBase.length === 0) return first;
   // the base has it: it is the base's, not the builder's (rare, so measured again rather than kept twice)
-  return exportListing(docker, image, runId, strict, first.builderMountPointsLeftOut.filter((p) => !inBase.includes(p)));
+  return exportListing(engine, image, runId, strict, first.builderMountPointsLeftOut.filter((p) => !inBase.includes(p)));
 }
 
-async function exportListing(docker: Docker, image: string, runId: string, strict: boolean, builderMountPoints: readonly string[]) {
-  return withCreated(docker, image, runId, async (tar) => rootfsListing(tar, { strict, containerExport: true, builderMountPoints }));
+async function exportListing(engine: Engine, image: string, runId: string, strict: boolean, builderMountPoints: readonly string[]) {
+  return withCreated(engine, image, runId, async (tar) => rootfsListing(tar, { strict, containerExport: true, builderMountPoints }));
 }
 
 /** The image's filesystem as a tar, given to `read`; the container behind it removed whatever happens. */
-async function withCreated<T>(docker: Docker, image: string, runId: string, read: (tar: Readable) => Promise<T>): Promise<T> {
-  const fs = await openImageFilesystem(docker, image, runId);
+async function withCreated<T>(engine: Engine, image: string, runId: string, read: (tar: Readable) => Promise<T>): Promise<T> {
+  const fs = await openImageFilesystem(engine, image, runId);
   try {
     return await read(await fs.tar());
   } finally {
@@ -52,12 +52,12 @@ async function withCreated<T>(docker: Docker, image: string, runId: string, read
  * own root (nothing was built on it), or whose history names no other image, counts as
  * having them all, so nothing is left out of it.
  */
-async function presentInRootBase(docker: Docker, image: string, runId: string, paths: readonly string[]): Promise<string[]> {
-  const [own, history] = await Promise.all([docker.getImage(image).inspect(), docker.getImage(image).history() as Promise<{ Id?: string }[]>]);
+async function presentInRootBase(engine: Engine, image: string, runId: string, paths: readonly string[]): Promise<string[]> {
+  const [own, history] = await Promise.all([engine.images.inspect(image), engine.images.history(image)]);
   const root = history.map((h) => h.Id).filter((id): id is string => typeof id === 'string' && id !== '<missing>' && id !== '').at(-1);
   if (root === undefined || sameId(root, own.Id)) return [...paths];
   const present = new Set<string>();
-  await withCreated(docker, root, runId, (tar) =>
+  await withCreated(engine, root, runId, (tar) =>
     forEachTarEntry(tar, async (header) => {
       const path = normalizeEntryPath(header.name);
       if (paths.includes(path)) present.add(path);

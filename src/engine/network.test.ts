@@ -1,7 +1,8 @@
-import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
+import type { NetworkSpec } from './engine.js';
 import { LABEL_RUN } from './labels.js';
 import { cellNetworkName, createCellNetwork, networkProblems, removeNetwork } from './network.js';
+import { fakeEngine } from './testing/fake-engine.js';
 
 const labels = { [LABEL_RUN]: 'r1', 'dev.airlock.cell': 'app' };
 
@@ -24,39 +25,41 @@ describe('networkProblems', () => {
 });
 
 /** An engine that creates what it is asked, except that it reports `Internal` as `internal`. */
-function fakeEngine(internal: boolean) {
+function networkEngine(internal: boolean) {
   const removed: string[] = [];
-  const docker = {
-    createNetwork: async (opts: Docker.NetworkCreateOptions) => ({
-      id: 'n1',
-      inspect: async () => ({ Id: 'n1', Name: opts.Name, Driver: 'bridge', Internal: internal, IPAM: { Config: [] }, Labels: opts.Labels }),
-    }),
-    getNetwork: (id: string) => ({
-      remove: async () => {
+  let created: NetworkSpec | undefined;
+  const engine = fakeEngine({
+    networks: {
+      create: async (spec) => {
+        created = spec;
+        return 'n1';
+      },
+      inspect: async (id) => ({ Id: id, Name: created!.Name, Driver: 'bridge', Internal: internal, IPAM: { Config: [] }, Labels: created!.Labels }),
+      remove: async (id) => {
         if (removed.includes(id)) throw Object.assign(new Error('no such network'), { statusCode: 404 });
         removed.push(id);
       },
-    }),
-  } as unknown as Docker;
-  return { docker, removed };
+    },
+  });
+  return { engine, removed };
 }
 
 describe('createCellNetwork', () => {
   it('returns the read-back of an internal network', async () => {
-    const { docker } = fakeEngine(true);
-    const net = await createCellNetwork(docker, { runId: 'r1', cell: 'app' });
+    const { engine } = networkEngine(true);
+    const net = await createCellNetwork(engine, { runId: 'r1', cell: 'app' });
     expect(net).toMatchObject({ id: 'n1', name: 'airlock-r1-app', readback: { Internal: true, Driver: 'bridge', Labels: labels } });
   });
 
   it('removes and refuses a network the engine did not make internal', async () => {
-    const { docker, removed } = fakeEngine(false);
-    await expect(createCellNetwork(docker, { runId: 'r1', cell: 'app' })).rejects.toMatchObject({ code: 'POLICY_VIOLATION' });
+    const { engine, removed } = networkEngine(false);
+    await expect(createCellNetwork(engine, { runId: 'r1', cell: 'app' })).rejects.toMatchObject({ code: 'POLICY_VIOLATION' });
     expect(removed).toEqual(['n1']);
   });
 
   it('removeNetwork tolerates a network already gone', async () => {
-    const { docker } = fakeEngine(true);
-    await removeNetwork(docker, 'n1');
-    await expect(removeNetwork(docker, 'n1')).resolves.toBeUndefined();
+    const { engine } = networkEngine(true);
+    await removeNetwork(engine, 'n1');
+    await expect(removeNetwork(engine, 'n1')).resolves.toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
-import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { isNotFound } from './client.js';
+import type { Engine, NetworkDetails } from './engine.js';
 import { LABEL_RUN, runLabels } from './labels.js';
 
 /** On a cell's network and its service containers: the environment (cell) they belong to. */
@@ -41,11 +41,11 @@ export function networkProblems(got: CellNetworkReadback, runId: string, cell: s
  * route out: no egress, no published ports), labelled for cleanup, and read
  * back: a network the engine did not make internal is removed and refused.
  */
-export async function createCellNetwork(docker: Docker, { runId, cell }: { runId: string; cell: string }): Promise<CellNetwork> {
+export async function createCellNetwork(engine: Engine, { runId, cell }: { runId: string; cell: string }): Promise<CellNetwork> {
   const name = cellNetworkName(runId, cell);
-  let network: Docker.Network;
+  let id: string;
   try {
-    network = await docker.createNetwork({
+    id = await engine.networks.create({
       Name: name,
       Driver: 'bridge',
       Internal: true,
@@ -60,17 +60,17 @@ export async function createCellNetwork(docker: Docker, { runId, cell }: { runId
       details: { network: name, env: cell },
     });
   }
-  let info: Docker.NetworkInspectInfo;
+  let info: NetworkDetails;
   try {
-    info = (await network.inspect()) as Docker.NetworkInspectInfo;
+    info = await engine.networks.inspect(id);
   } catch (e) {
-    await removeNetwork(docker, network.id).catch(() => undefined);
+    await removeNetwork(engine, id).catch(() => undefined);
     throw new AirlockError('ENGINE_ERROR', `could not read back the network ${name}: ${(e as Error).message}`, { cause: e, details: { network: name, env: cell } });
   }
   const readback: CellNetworkReadback = { Internal: info.Internal, Driver: info.Driver, IPAM: info.IPAM ?? null, Labels: info.Labels ?? {} };
   const problems = networkProblems(readback, runId, cell);
   if (problems.length > 0) {
-    await removeNetwork(docker, info.Id).catch(() => undefined);
+    await removeNetwork(engine, info.Id).catch(() => undefined);
     throw new AirlockError('POLICY_VIOLATION', `the engine did not create network ${name} as asked:\n  ${problems.join('\n  ')}`, {
       details: { env: cell, network: name, problems, readback },
     });
@@ -79,9 +79,9 @@ export async function createCellNetwork(docker: Docker, { runId, cell }: { runId
 }
 
 /** Removes the network; one already gone is fine. Containers still attached make it fail (remove them first). */
-export async function removeNetwork(docker: Docker, id: string): Promise<void> {
+export async function removeNetwork(engine: Engine, id: string): Promise<void> {
   try {
-    await docker.getNetwork(id).remove();
+    await engine.networks.remove(id);
   } catch (e) {
     if (isNotFound(e)) return;
     throw new AirlockError('ENGINE_ERROR', `could not remove network ${id}: ${(e as Error).message}`, { cause: e, details: { network: id } });

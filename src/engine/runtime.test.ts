@@ -1,13 +1,15 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
+import type { EngineVersion } from './engine.js';
 import { runtimeFor } from './runtime.js';
+import { fakeEngine } from './testing/fake-engine.js';
 
-const DOCKER = { Components: [{ Name: 'Engine' }] };
-const PODMAN = { Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] };
-const engineWith = (runtimes: Record<string, unknown>, version: object = DOCKER) => ({ info: async () => ({ Runtimes: runtimes }), version: async () => version }) as unknown as Docker;
+const version = (components: string[]): EngineVersion => ({ Version: '1', ApiVersion: '1.41', Os: 'linux', Arch: 'amd64', KernelVersion: '6', Components: components.map((Name) => ({ Name })) });
+const DOCKER = version(['Engine']);
+const PODMAN = version(['Podman Engine', 'Conmon', 'OCI Runtime (runc)']);
+const engineWith = (runtimes: Record<string, { path?: string }>, v = DOCKER) => fakeEngine({ system: { info: async () => ({ Runtimes: runtimes }), version: async () => v } });
 
 describe('runtimeFor', () => {
   it('uses the engine default for container isolation', async () => {

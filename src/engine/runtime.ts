@@ -1,7 +1,7 @@
-import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import type { Isolation } from '../spec/types.js';
 import { engineProduct } from './client.js';
+import type { Engine } from './engine.js';
 
 /** The engine runtime a cell runs under, as the engine reports it. */
 export interface RuntimeInfo {
@@ -22,10 +22,10 @@ const PODMAN_GVISOR =
  * back to runc silently. Podman lists runsc among its runtimes whether it is
  * installed or not and cannot be asked for it per container, so gvisor is refused there.
  */
-export async function runtimeFor(docker: Docker, isolation: Isolation): Promise<RuntimeInfo | undefined> {
+export async function runtimeFor(engine: Engine, isolation: Isolation): Promise<RuntimeInfo | undefined> {
   if (isolation !== 'gvisor') return undefined;
-  if ((await engineProduct(docker)) === 'podman') throw new AirlockError('RUNTIME_UNAVAILABLE', PODMAN_GVISOR, { details: { product: 'podman' } });
-  const info = (await docker.info()) as { Runtimes?: Record<string, { path?: string }> };
+  if ((await engineProduct(engine)) === 'podman') throw new AirlockError('RUNTIME_UNAVAILABLE', PODMAN_GVISOR, { details: { product: 'podman' } });
+  const info = await engine.system.info();
   const runsc = info.Runtimes?.runsc;
   if (!runsc) {
     throw new AirlockError('RUNTIME_UNAVAILABLE', `isolation: gvisor needs the runsc runtime, which the engine does not have; ${GVISOR_HELP}`, {

@@ -1,8 +1,8 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import type Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import type { Policy } from '../spec/schema.js';
 import { isNotFound } from './client.js';
+import type { Engine, EngineContainer } from './engine.js';
 import { HELPER_MOUNT, hardenedCreate, policyMismatches, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { DEFAULT_HOSTNAME, envList, variationEnv, type Variation } from './variation.js';
@@ -85,8 +85,7 @@ const BACKSTOP_MS = 5_000;
  */
 export class Sandbox {
   private constructor(
-    private readonly docker: Docker,
-    private readonly container: Docker.Container,
+    private readonly container: EngineContainer,
     readonly hostConfig: ReadbackHostConfig,
     /** the user the engine reports the cell runs as (Config.User) */
     readonly user: string,
@@ -98,7 +97,7 @@ export class Sandbox {
   }
 
   /** Creates the container, reads its HostConfig back and refuses (removing it) when it differs from the policy. */
-  static async create(docker: Docker, options: SandboxOptions): Promise<Sandbox> {
+  static async create(engine: Engine, options: SandboxOptions): Promise<Sandbox> {
     const v = options.variation;
     const hardening = {
       policy: options.policy,
@@ -109,7 +108,7 @@ export class Sandbox {
     };
     const { HostConfig: hostConfig, User } = hardenedCreate(hardening);
     const workdir = options.workdir ?? v?.workdir;
-    const container = await docker.createContainer({
+    const container = await engine.containers.create({
       Image: options.image,
       Entrypoint: [HELPER_MOUNT],
       Cmd: [...KEEPER, String(Math.ceil(options.lifetimeMs / 1000))],
@@ -125,12 +124,12 @@ export class Sandbox {
       AttachStdout: false,
       AttachStderr: false,
       Tty: false,
-      HostConfig: { ...hostConfig, ...(v?.cpuset ? { CpusetCpus: v.cpuset } : {}) } as Docker.HostConfig,
+      HostConfig: { ...hostConfig, ...(v?.cpuset ? { CpusetCpus: v.cpuset } : {}) },
     });
     const info = await container.inspect();
-    const readback = info.HostConfig as unknown as ReadbackHostConfig;
+    const readback = info.HostConfig;
     const problems = policyMismatches(hardening, readback, info.Config.User);
-    const sandbox = new Sandbox(docker, container, readback, info.Config.User, options);
+    const sandbox = new Sandbox(container, readback, info.Config.User, options);
     if (problems.length > 0) {
       await sandbox.remove();
       throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for environment ${options.envName}:\n  ${problems.join('\n  ')}`, {
@@ -150,22 +149,17 @@ export class Sandbox {
     const exec = await this.container.exec({
       Cmd: [HELPER_MOUNT, 'sh', '-c', STEP_WRAPPER, umask, String(seconds), ...argv],
       Env: envList({ ...(opts.env ?? {}), ...variationEnv(this.options.variation) }, this.options.variation),
-      AttachStdin: false,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
     });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const stream = await exec.start(opts.stdout, opts.stderr);
     let killedByController = false;
     const kill = () => {
       killedByController = true;
-      this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+      this.container.kill('SIGKILL').catch(() => undefined);
     };
     const backstop = setTimeout(kill, seconds * 1000 + BACKSTOP_MS);
     opts.signal?.addEventListener('abort', kill, { once: true });
     try {
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.demuxStream(stream, opts.stdout, opts.stderr);
         stream.on('end', resolve);
         stream.on('close', resolve);
         stream.on('error', reject);
@@ -209,7 +203,7 @@ export class Sandbox {
 
   async remove(): Promise<void> {
     try {
-      await this.container.remove({ force: true, v: true });
+      await this.container.remove({ force: true, volumes: true });
     } catch (e) {
       if (!isNotFound(e) && !/already in progress/.test(String((e as Error).message))) throw e;
     }

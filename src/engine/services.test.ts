@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { HELPER_MOUNT } from './hardening.js';
 import { LABEL_ROLE, LABEL_RUN } from './labels.js';
@@ -74,18 +73,17 @@ describe('serviceMismatches', () => {
 
 describe('attachmentProblems', () => {
   const ep = (over: object = {}) => ({ Aliases: ['db', '0123456789ab'], NetworkID: 'net-id', IPAddress: '172.20.0.2', ...over });
-  type Endpoints = Docker.ContainerInspectInfo['NetworkSettings']['Networks'];
 
   it('accepts the cell network alone, with the alias, id and an address', () => {
-    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep() } as unknown as Endpoints, true)).toEqual([]);
+    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep() }, true)).toEqual([]);
   });
 
   it('refuses a second network, a missing alias, or no address while running', () => {
-    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep(), bridge: ep() } as unknown as Endpoints, true)).toHaveLength(1);
-    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ Aliases: null }) } as unknown as Endpoints, false)).toHaveLength(1);
-    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ IPAddress: '' }) } as unknown as Endpoints, true)).toEqual(['no address on airlock-r1-app']);
+    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep(), bridge: ep() }, true)).toHaveLength(1);
+    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ Aliases: null }) }, false)).toHaveLength(1);
+    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ IPAddress: '' }) }, true)).toEqual(['no address on airlock-r1-app']);
     // an exited container has no address: its wait strategy reports that, not the attachment check
-    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ IPAddress: '', NetworkID: '' }) } as unknown as Endpoints, false)).toEqual([]);
+    expect(attachmentProblems('db', network, { 'airlock-r1-app': ep({ IPAddress: '', NetworkID: '' }) }, false)).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
-import type Docker from 'dockerode';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { isNotFound } from './client.js';
+import type { ContainerDetails, ContainerSpec, Engine, EngineContainer } from './engine.js';
 import { HELPER_MOUNT, hardenedCreate, policyMismatches, type HardeningInput, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { LABEL_CELL, type CellNetwork } from './network.js';
@@ -110,7 +110,7 @@ export function serviceHostConfig(spec: ServiceSpec, network: CellNetwork, helpe
   };
 }
 
-export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServicesOptions, 'services' | 'signal'>): Docker.ContainerCreateOptions {
+export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServicesOptions, 'services' | 'signal'>): ContainerSpec {
   const hc = spec.healthcheck;
   return {
     Image: spec.image,
@@ -127,7 +127,7 @@ export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServices
     AttachStderr: false,
     OpenStdin: false,
     Tty: false,
-    HostConfig: serviceHostConfig(spec, opts.network, opts.helper) as Docker.HostConfig,
+    HostConfig: serviceHostConfig(spec, opts.network, opts.helper),
     NetworkingConfig: { EndpointsConfig: { [opts.network.name]: { Aliases: [spec.name] } } },
   };
 }
@@ -137,7 +137,7 @@ export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: 
   return policyMismatches(serviceHardening(spec, network, helper), got, user);
 }
 
-type Endpoints = Docker.ContainerInspectInfo['NetworkSettings']['Networks'];
+type Endpoints = ContainerDetails['NetworkSettings']['Networks'];
 
 /**
  * A service must be attached to the cell's network alone, under its own name.
@@ -171,8 +171,8 @@ const engineError = (what: string, e: unknown, details: Record<string, unknown>)
   isAirlockError(e) ? e : new AirlockError('ENGINE_ERROR', `${what}: ${(e as Error).message}`, { cause: e, details });
 
 /** Force-removes containers (and their anonymous volumes) in parallel; returns the failures other than "already gone". */
-async function removeContainers(docker: Docker, ids: string[]): Promise<string[]> {
-  const results = await Promise.allSettled(ids.map((id) => docker.getContainer(id).remove({ force: true, v: true })));
+async function removeContainers(engine: Engine, ids: string[]): Promise<string[]> {
+  const results = await Promise.allSettled(ids.map((id) => engine.containers.get(id).remove({ force: true, volumes: true })));
   return results.flatMap((r, i) =>
     r.status === 'rejected' && !isNotFound(r.reason) && !/already in progress|No such container/.test(String((r.reason as Error).message))
       ? [`${ids[i]}: ${(r.reason as Error).message}`]
@@ -182,7 +182,7 @@ async function removeContainers(docker: Docker, ids: string[]): Promise<string[]
 
 interface Started {
   spec: ServiceSpec;
-  container: Docker.Container;
+  container: EngineContainer;
   hostConfig: ReadbackHostConfig;
   user: string;
   strategy: WaitStrategy;
@@ -200,7 +200,7 @@ const interrupted = () => new AirlockError('INTERRUPTED', 'interrupted while sta
  * thrown; a service that is not ready is SERVICE_UNHEALTHY quoting its last
  * log lines.
  */
-export async function startServices(docker: Docker, opts: StartServicesOptions): Promise<RunningService[]> {
+export async function startServices(engine: Engine, opts: StartServicesOptions): Promise<RunningService[]> {
   const { cell, network, services, signal, helper } = opts;
   checkServiceSpecs(services);
   // built before anything exists, so a bad pattern or port throws without leaving containers behind
@@ -209,14 +209,14 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
   try {
     for (const [i, spec] of services.entries()) {
       if (signal?.aborted) throw interrupted();
-      let container: Docker.Container;
+      let container: EngineContainer;
       try {
-        container = await docker.createContainer(serviceCreateOptions(spec, opts));
+        container = await engine.containers.create(serviceCreateOptions(spec, opts));
       } catch (e) {
         throw engineError(`could not create service ${spec.name} (image ${spec.image}) for environment ${cell}`, e, { env: cell, service: spec.name, image: spec.image });
       }
       const info = await container.inspect();
-      const hostConfig = info.HostConfig as unknown as ReadbackHostConfig;
+      const hostConfig = info.HostConfig;
       created.push({ spec, container, hostConfig, user: info.Config.User, strategy: strategies[i]!, startedAt: 0 });
       const problems = [
         ...serviceMismatches(spec, network, hostConfig, info.Config.User, helper),
@@ -245,7 +245,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
         });
       }
     });
-    const readyAfter = await gate(docker, cell, created, signal);
+    const readyAfter = await gate(cell, created, signal);
     return created.map((s, i) => {
       const ep = endpoints[i]![network.name]!;
       return {
@@ -262,7 +262,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
       };
     });
   } catch (e) {
-    const leftover = await removeContainers(docker, created.map((s) => s.container.id));
+    const leftover = await removeContainers(engine, created.map((s) => s.container.id));
     if (isAirlockError(e)) {
       if (leftover.length > 0) e.details.cleanupFailures = leftover;
       throw e;
@@ -276,7 +276,7 @@ export async function startServices(docker: Docker, opts: StartServicesOptions):
  * other waits and is reported with the failing service's last log lines (read
  * before anything is removed); an abort of `signal` is INTERRUPTED.
  */
-async function gate(docker: Docker, cell: string, started: Started[], signal?: AbortSignal): Promise<number[]> {
+async function gate(cell: string, started: Started[], signal?: AbortSignal): Promise<number[]> {
   const inner = new AbortController();
   const forward = () => inner.abort();
   signal?.addEventListener('abort', forward, { once: true });
@@ -287,7 +287,7 @@ async function gate(docker: Docker, cell: string, started: Started[], signal?: A
       started.map(async (s) => {
         try {
           const ctx = { deadline: s.startedAt + s.spec.startupTimeoutMs, signal: inner.signal, startedAt: s.startedAt };
-          return (await s.strategy.waitUntilReady(docker, s.container, ctx)).afterMs;
+          return (await s.strategy.waitUntilReady(s.container, ctx)).afterMs;
         } catch (error) {
           if (!inner.signal.aborted) first ??= { service: s, error };
           inner.abort();
@@ -313,8 +313,8 @@ async function gate(docker: Docker, cell: string, started: Started[], signal?: A
 }
 
 /** Removes the services' containers (force, with their volumes). Always safe to call, also twice or on services already gone. */
-export async function stopServices(docker: Docker, services: RunningService[]): Promise<void> {
-  const failures = await removeContainers(docker, services.map((s) => s.containerId));
+export async function stopServices(engine: Engine, services: RunningService[]): Promise<void> {
+  const failures = await removeContainers(engine, services.map((s) => s.containerId));
   if (failures.length > 0) {
     throw new AirlockError('ENGINE_ERROR', `could not remove service containers:\n  ${failures.join('\n  ')}`, { details: { failures } });
   }

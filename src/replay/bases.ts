@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { isNotFound } from '../engine/client.js';
 import { LABEL_ROOTFS } from '../engine/labels.js';
 import type { RecordedInputs } from './bundle.js';
@@ -17,12 +17,12 @@ export interface BaseCheck {
  * The engine's base images against the ones the run recorded, by their rootfs digest
  * labels: a replay on other bases is another build, and must say so plainly.
  */
-export async function checkBases(docker: Docker, bases: RecordedInputs['bases']): Promise<BaseCheck[]> {
+export async function checkBases(docker: Engine, bases: RecordedInputs['bases']): Promise<BaseCheck[]> {
   const out: BaseCheck[] = [];
   for (const b of bases) {
     let actual: string | null = null;
     try {
-      const inspected = await docker.getImage(b.ref).inspect();
+      const inspected = await docker.images.inspect(b.ref);
       actual = inspected.Config?.Labels?.[LABEL_ROOTFS] ?? null;
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import { publicKeyFromPem, publicKeyToPem, type PublicKey, type SigningKey } from '../proof/keys.js';
 import { INPUTS_LOCK_FILE, writeInputsLock, type InputsLock } from '../fetch/index.js';
@@ -32,7 +32,7 @@ export interface ReplayOptions {
   blobDirs: readonly string[];
   /** where the replay's own bundle is kept (copied with its blobs: the replay's workspace is temporary) */
   workspace: Workspace;
-  docker: Docker;
+  docker: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;

@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import type { Variation } from '../engine/variation.js';
 import { AirlockError } from '../errors.js';
 import type { BlobReader } from '../proof/blob-reader.js';
@@ -37,7 +37,7 @@ export interface AttributionOptions {
   loaded: LoadedSpec;
   environments: string[];
   workspace: Workspace;
-  docker: Docker;
+  docker: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;

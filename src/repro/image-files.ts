@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { normalizeEntryPath } from '../archive/paths.js';
 import { forEachTarEntry } from '../archive/tar-read.js';
 import { isNotFound } from '../engine/client.js';
@@ -13,7 +13,7 @@ export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promis
 /**
  * Reads the image's filesystem and keeps the wanted regular files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
  */
-export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
+export function dockerImageFiles(docker: Engine, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
   return async (imageId, paths) => {
     const files = new Map<string, Buffer>();
     if (paths.size === 0) return { files };
@@ -48,7 +48,7 @@ export function dockerImageFiles(docker: Docker, runId: string, maxBytes = 64 * 
 }
 
 /** The user names the images know (uid → name, from each one's /etc/passwd; the first image naming a uid wins). */
-export async function imageUserNames(docker: Docker, runId: string, imageIds: readonly string[]): Promise<Map<number, string>> {
+export async function imageUserNames(docker: Engine, runId: string, imageIds: readonly string[]): Promise<Map<number, string>> {
   const names = new Map<number, string>();
   for (const id of new Set(imageIds)) {
     const image = await openImageFilesystem(docker, id, runId);
@@ -69,7 +69,7 @@ const PASSWD_MAX_BYTES = 1024 * 1024;
 /** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
 export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;
 
-export function dockerStrictMeasure(docker: Docker, runId: string): StrictMeasure {
+export function dockerStrictMeasure(docker: Engine, runId: string): StrictMeasure {
   return async (imageId) => {
     try {
       const m = await measureImage(docker, imageId, runId, { strict: true });

@@ -1,7 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { parseRootfsListing } from '../archive/rootfs.js';
 import type { Variation } from '../engine/variation.js';
 import { AirlockError } from '../errors.js';
@@ -29,7 +29,7 @@ import { attributeByExperiment, type Attribution, type ExperimentRun } from './e
 export interface ReproOptions {
   loaded: LoadedSpec;
   workspace: Workspace;
-  docker: Docker;
+  docker: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -100,7 +100,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     const env = loaded.spec.environments[id]!;
     return { id, user: env.policy.user, isolation: env.isolation, ...(env.workdir !== undefined ? { workdir: env.workdir } : {}) };
   });
-  const cpus = Number((await docker.info() as { NCPU?: number }).NCPU ?? 1);
+  const cpus = Number((await docker.system.info()).NCPU ?? 1);
   reporter.event({ type: 'repro-started', reproId, runs, environments });
   reporter.info(`airlock: repro ${reproId}: ${runs} runs from scratch of ${environments.join(', ')}`);
 

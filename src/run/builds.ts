@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import PQueue from 'p-queue';
 import { BuildFailure, buildImage } from '../engine/build.js';
 import { measureImage } from '../engine/measure.js';
@@ -33,7 +33,7 @@ export interface ContextTar {
 }
 
 export interface BuilderContext {
-  docker: Docker;
+  docker: Engine;
   workspace: Workspace;
   transcript: TranscriptWriter;
   reporter: Reporter;
@@ -94,9 +94,8 @@ export class Builder {
   async #cachedImage(key: string): Promise<string | undefined> {
     const imageId = this.ctx.workspace.ledger.getBuild(key);
     if (!imageId) return undefined;
-    return this.ctx.docker
-      .getImage(imageId)
-      .inspect()
+    return this.ctx.docker.images
+      .inspect(imageId)
       .then((i) => i.Id)
       .catch((e: unknown) => {
         if (isNotFound(e)) return undefined;
@@ -112,7 +111,7 @@ export class Builder {
     const cachedId = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
     if (cachedId) {
       transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cachedId, buildKey, cached: true });
-      await docker.getImage(cachedId).tag({ repo: variant.tag.slice(0, variant.tag.lastIndexOf(':')), tag: variant.tag.slice(variant.tag.lastIndexOf(':') + 1) });
+      await docker.images.tag(cachedId, variant.tag.slice(0, variant.tag.lastIndexOf(':')), variant.tag.slice(variant.tag.lastIndexOf(':') + 1));
       return this.#measured(variant, cachedId, 0, null);
     }
     reporter.event({ type: 'build-started', image: variant.name, variant: variant.key, target: variant.spec.target });

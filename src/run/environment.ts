@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import { tarToCas, type OutputEntry } from '../archive/extract.js';
 import { createCellNetwork, removeNetwork, type CellNetwork } from '../engine/network.js';
 import type { RuntimeInfo } from '../engine/runtime.js';
@@ -51,7 +51,7 @@ export interface EnvironmentOutcome {
 }
 
 export interface EnvironmentContext {
-  docker: Docker;
+  docker: Engine;
   cas: Cas;
   ledger: Ledger;
   transcript: TranscriptWriter;

@@ -2,7 +2,7 @@ import { newRunId } from '../util/run-id.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { join, relative } from 'node:path';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import PQueue from 'p-queue';
 import { writeContextTar } from '../archive/context.js';
 import { builtinBases, findBase, specBases, type BaseRecipe } from '../base/catalog.js';
@@ -42,7 +42,7 @@ export interface RunOptions {
   /** only the matrix cells matching this selection */
   cells?: Record<string, string>;
   workspace: Workspace;
-  docker: Docker;
+  docker: Engine;
   /** the engine as already asked (a caller that checks it is there before a run starts) */
   engine?: EngineInfo;
   key: SigningKey;
@@ -290,9 +290,8 @@ async function resolveServices(opts: RunOptions, ctx: CellContext, cell: Planned
         const built = await ctx.builder.image(variant);
         return { ...svc, imageRef: built.imageId, rootfsDigest: built.rootfsDigest };
       }
-      const inspected = await opts.docker
-        .getImage(svc.image)
-        .inspect()
+      const inspected = await opts.docker.images
+        .inspect(svc.image)
         .catch((e: unknown) => {
           if (isNotFound(e)) throw new AirlockError('BASE_IMAGE_MISSING', `service ${svc.name}: image ${svc.image} is not in the engine and nothing can be pulled here; build it locally or name one of the spec's images`);
           throw e;
@@ -400,7 +399,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
   for (const ref of refs) {
     let inspected;
     try {
-      inspected = await docker.getImage(ref).inspect();
+      inspected = await docker.images.inspect(ref);
     } catch (e) {
       if (!isNotFound(e)) throw e;
       throw new AirlockError(

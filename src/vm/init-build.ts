@@ -2,8 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine.js';
 import tar from 'tar-stream';
 
 import { forEachTarEntry } from '../archive/tar-read.js';
@@ -32,7 +31,7 @@ export interface InitBinary {
 }
 
 export interface EnsureInitOptions {
-  docker: Docker;
+  docker: Engine;
   /** where compiled binaries are kept, named by their source (e.g. `artifacts/vm`) */
   cacheDir: string;
   sourcePath?: string;
@@ -66,11 +65,11 @@ export async function ensureInit(opts: EnsureInitOptions): Promise<InitBinary> {
   return { path, digest: sha256Digest(binary), source: sourceDigest, builtIn: image, built: true };
 }
 
-async function compileInEngine(docker: Docker, image: string, source: Buffer, signal?: AbortSignal): Promise<Buffer> {
+async function compileInEngine(docker: Engine, image: string, source: Buffer, signal?: AbortSignal): Promise<Buffer> {
   signal?.throwIfAborted();
   const context = await sourceTar(source);
-  const container = await docker
-    .createContainer({
+  const container = await docker.containers
+    .create({
       Image: image,
       Cmd: ['gcc', ...INIT_CFLAGS, '-o', '/build/airlock-init', '/build/airlock-init.c'],
       WorkingDir: '/build',
@@ -90,20 +89,20 @@ async function compileInEngine(docker: Docker, image: string, source: Buffer, si
         details: { image },
       });
     });
-  const kill = () => void container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+  const kill = () => void container.kill('SIGKILL').catch(() => undefined);
   signal?.addEventListener('abort', kill, { once: true });
   try {
-    await container.putArchive(context, { path: '/' });
+    await container.writeArchive(context, '/');
     await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const { StatusCode } = await container.wait();
     signal?.throwIfAborted();
     if (StatusCode !== 0) {
-      const log = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const log = await container.logs();
       throw new AirlockError('BUILD_FAILED', `compiling airlock-init failed (gcc exited ${StatusCode}):\n${demux(log)}`, {
         details: { image, exitCode: StatusCode },
       });
     }
-    const archive = (await container.getArchive({ path: '/build/airlock-init' })) as unknown as Readable;
+    const archive = await container.readArchive('/build/airlock-init');
     let binary: Buffer | undefined;
     await forEachTarEntry(archive, async (header, body) => {
       if (header.type !== 'file' || header.name.replace(/^\.?\//, '') !== 'airlock-init') return;
@@ -115,7 +114,7 @@ async function compileInEngine(docker: Docker, image: string, source: Buffer, si
     return binary;
   } finally {
     signal?.removeEventListener('abort', kill);
-    await container.remove({ force: true, v: true }).catch((e: unknown) => {
+    await container.remove({ force: true, volumes: true }).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
   }

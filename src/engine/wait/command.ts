@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 import { CANNOT_EXEC, execProbe, type ProbeResult } from './exec-probe.js';
 import { endedReason, failed, GONE_REASON, poll, ready, stateOf, waiting, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
@@ -31,12 +31,12 @@ export class CommandWaitStrategy implements WaitStrategy {
     this.description = `command ${argv.join(' ')}`;
   }
 
-  waitUntilReady(docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+  waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult> {
     return poll(
       this.description,
       ctx,
       async () => {
-        const result = await execProbe(docker, container, this.argv, ctx, { attemptMs: this.attemptMs });
+        const result = await execProbe(container, this.argv, ctx, { attemptMs: this.attemptMs });
         if (result.kind !== 'not-running') return commandVerdict(this.argv, result);
         const state = await stateOf(container);
         if ('gone' in state) return failed(GONE_REASON);

@@ -1,6 +1,6 @@
-import { Writable, type Duplex } from 'node:stream';
-import type Docker from 'dockerode';
+import { Writable } from 'node:stream';
 import { isNotFound, statusCode } from '../client.js';
+import type { EngineContainer, EngineExec } from '../engine.js';
 import { bounded, DeadlineReached, type WaitContext } from './strategy.js';
 
 /** The outcome of one probe command run inside the container. */
@@ -32,22 +32,20 @@ class Tail extends Writable {
  * is abandoned: its stream is destroyed and the wait moves on.
  */
 export async function execProbe(
-  docker: Docker,
-  container: Docker.Container,
+  container: EngineContainer,
   argv: string[],
   ctx: WaitContext,
   { attemptMs = 5_000, maxOutput = 64 * 1024 } = {},
 ): Promise<ProbeResult> {
-  let exec: Docker.Exec;
+  let exec: EngineExec;
   try {
-    exec = await container.exec({ Cmd: argv, AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false });
+    exec = await container.exec({ Cmd: argv });
   } catch (e) {
     if (statusCode(e) === 409 || isNotFound(e)) return { kind: 'not-running' };
     throw e;
   }
-  const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Duplex;
   const out = new Tail(maxOutput);
-  docker.modem.demuxStream(stream, out, out);
+  const stream = await exec.start(out, out);
   const ended = new Promise<void>((resolve, reject) => {
     stream.on('end', resolve);
     stream.on('close', resolve);

@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 import { endedReason, failed, pollState, ready, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
 /** How many of the engine's most recent health probe results a reason quotes. */
@@ -35,7 +35,7 @@ export function healthVerdict(state: ContainerState): Verdict {
 export class HealthCheckWaitStrategy implements WaitStrategy {
   readonly description = 'healthcheck';
 
-  waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+  waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult> {
     return pollState(this.description, container, ctx, healthVerdict, POLL_MS);
   }
 }

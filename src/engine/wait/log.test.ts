@@ -1,19 +1,24 @@
 import { PassThrough } from 'node:stream';
-import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { logFrame } from './testing/fixtures.js';
+import { fakeContainer as fakeHandle } from '../testing/fake-engine.js';
+import { containerState, logFrame } from './testing/fixtures.js';
 import { lineMatcher, LogWaitStrategy } from './log.js';
 
 const frame = logFrame;
 
 /** A container whose followed log is `stream`, and whose state says it exited with `exitCode`. */
 function fakeContainer(stream: PassThrough, exitCode = 0) {
-  return {
-    logs: async () => stream,
-    inspect: async () => ({ State: { Status: 'exited', Running: false, Restarting: false, OOMKilled: false, ExitCode: exitCode, Error: '' } }),
-  } as unknown as Docker.Container;
+  return fakeHandle({
+    followLogs: async () => stream,
+    inspect: async () => ({
+      Id: 'fake0',
+      HostConfig: {},
+      Config: { User: '' },
+      State: containerState({ Status: 'exited', Running: false, ExitCode: exitCode }),
+      NetworkSettings: { Networks: {} },
+    }),
+  });
 }
-const docker = {} as Docker;
 
 describe('lineMatcher', () => {
   it('treats /…/flags as a regular expression and anything else as a substring', () => {
@@ -38,7 +43,7 @@ describe('lineMatcher', () => {
 describe('LogWaitStrategy', () => {
   it('is ready when a line matches on either stream, across chunk boundaries', async () => {
     const stream = new PassThrough();
-    const wait = new LogWaitStrategy('/accepting connections/').waitUntilReady(docker, fakeContainer(stream), { deadline: Date.now() + 5_000 });
+    const wait = new LogWaitStrategy('/accepting connections/').waitUntilReady(fakeContainer(stream), { deadline: Date.now() + 5_000 });
     stream.write(frame(1, 'booting\n'));
     const f = frame(2, 'database system is ready to accepting connections\n');
     stream.write(f.subarray(0, 13));
@@ -50,7 +55,7 @@ describe('LogWaitStrategy', () => {
   it('waits for the line to match `times` times', async () => {
     const stream = new PassThrough();
     let done = false;
-    const wait = new LogWaitStrategy('ready', 2).waitUntilReady(docker, fakeContainer(stream), { deadline: Date.now() + 5_000 }).then((r) => {
+    const wait = new LogWaitStrategy('ready', 2).waitUntilReady(fakeContainer(stream), { deadline: Date.now() + 5_000 }).then((r) => {
       done = true;
       return r;
     });
@@ -63,7 +68,7 @@ describe('LogWaitStrategy', () => {
 
   it('fails fast when the log ends because the container exited, saying how and quoting the last line', async () => {
     const stream = new PassThrough();
-    const wait = new LogWaitStrategy('ready').waitUntilReady(docker, fakeContainer(stream, 3), { deadline: Date.now() + 60_000 });
+    const wait = new LogWaitStrategy('ready').waitUntilReady(fakeContainer(stream, 3), { deadline: Date.now() + 60_000 });
     stream.end(frame(2, 'bind: address in use'));
     await expect(wait).rejects.toMatchObject({
       code: 'SERVICE_UNHEALTHY',
@@ -73,7 +78,7 @@ describe('LogWaitStrategy', () => {
 
   it('times out at the deadline with the last line seen', async () => {
     const stream = new PassThrough();
-    const wait = new LogWaitStrategy('ready').waitUntilReady(docker, fakeContainer(stream), { deadline: Date.now() + 100 });
+    const wait = new LogWaitStrategy('ready').waitUntilReady(fakeContainer(stream), { deadline: Date.now() + 100 });
     stream.write(frame(1, 'still loading\n'));
     await expect(wait).rejects.toMatchObject({ code: 'SERVICE_UNHEALTHY', details: { timedOut: true, reason: 'no log line matched (0 of 1); last line: still loading' } });
     expect(stream.destroyed).toBe(true);
@@ -82,7 +87,7 @@ describe('LogWaitStrategy', () => {
   it('stops at once on abort', async () => {
     const stream = new PassThrough();
     const ac = new AbortController();
-    const wait = new LogWaitStrategy('ready').waitUntilReady(docker, fakeContainer(stream), { deadline: Date.now() + 60_000, signal: ac.signal });
+    const wait = new LogWaitStrategy('ready').waitUntilReady(fakeContainer(stream), { deadline: Date.now() + 60_000, signal: ac.signal });
     setTimeout(() => ac.abort(), 10);
     await expect(wait).rejects.toMatchObject({ code: 'INTERRUPTED' });
     expect(stream.destroyed).toBe(true);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 import { isNotFound } from '../client.js';
 import { LineSplitter, LogDemuxer } from './logs.js';
 import { bounded, DeadlineReached, endedReason, GONE_REASON, interrupted, notReady, stateOf, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
@@ -53,13 +53,13 @@ export class LogWaitStrategy implements WaitStrategy {
     this.description = `log ${this.#matcher.shown}${times > 1 ? ` ×${times}` : ''}`;
   }
 
-  async waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+  async waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult> {
     const since = ctx.startedAt ?? Date.now();
     const strategy = this.description;
     const elapsed = () => Date.now() - since;
     let stream: Readable;
     try {
-      stream = (await bounded(container.logs({ follow: true, stdout: true, stderr: true }), ctx)) as unknown as Readable;
+      stream = await bounded(container.followLogs(), ctx);
     } catch (e) {
       if (e instanceof DeadlineReached) throw notReady(strategy, 'the engine did not start streaming the log in time', elapsed(), true);
       if (isNotFound(e)) throw notReady(strategy, GONE_REASON, elapsed(), false);

@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 
 export type StreamName = 'stdout' | 'stderr';
 export interface Frame {
@@ -76,14 +76,14 @@ export function logLines(buffer: Buffer): string[] {
  * messages. Best effort: an engine that does not answer within `timeoutMs`, or
  * a container already gone, yields what could be read (possibly nothing).
  */
-export async function lastLogLines(container: Docker.Container, count = 40, timeoutMs = 5_000): Promise<string[]> {
+export async function lastLogLines(container: EngineContainer, count = 40, timeoutMs = 5_000): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   try {
-    const buffer = await Promise.race([container.logs({ follow: false, stdout: true, stderr: true, tail: count }), timeout]);
-    return buffer ? logLines(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer))).slice(-count) : [];
+    const buffer = await Promise.race([container.logs(count), timeout]);
+    return buffer ? logLines(buffer).slice(-count) : [];
   } catch {
     return [];
   } finally {

@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 import { CANNOT_EXEC, execProbe } from './exec-probe.js';
 import { endedReason, failed, GONE_REASON, poll, ready, stateOf, waiting, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
@@ -54,12 +54,12 @@ export class ListeningPortWaitStrategy implements WaitStrategy {
     this.#argv = options.helper ? [options.helper, 'cat', ...TABLES] : ['cat', ...TABLES];
   }
 
-  waitUntilReady(docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+  waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult> {
     return poll(
       this.description,
       ctx,
       async () => {
-        const result = await execProbe(docker, container, this.#argv, ctx);
+        const result = await execProbe(container, this.#argv, ctx);
         if (result.kind === 'exited') return portVerdict(this.port, result.exitCode, result.output);
         if (result.kind === 'timed-out') return waiting(`reading ${TABLES.join(' and ')} did not finish in time`);
         const state = await stateOf(container);

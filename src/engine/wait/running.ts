@@ -1,4 +1,4 @@
-import type Docker from 'dockerode';
+import type { EngineContainer } from '../engine.js';
 import { endedReason, failed, pollState, ready, waiting, type ContainerState, type Verdict, type WaitContext, type WaitResult, type WaitStrategy } from './strategy.js';
 
 const POLL_MS = 100;
@@ -13,7 +13,7 @@ export function runningVerdict(state: ContainerState): Verdict {
 export class RunningWaitStrategy implements WaitStrategy {
   readonly description = 'running';
 
-  waitUntilReady(_docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult> {
+  waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult> {
     return pollState(this.description, container, ctx, runningVerdict, POLL_MS);
   }
 }

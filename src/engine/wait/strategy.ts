@@ -1,6 +1,8 @@
-import type Docker from 'dockerode';
 import { AirlockError } from '../../errors.js';
 import { isNotFound } from '../client.js';
+import type { ContainerState, EngineContainer } from '../engine.js';
+
+export type { ContainerState } from '../engine.js';
 
 /** What every wait strategy is given: when to give up, and who may cancel. */
 export interface WaitContext {
@@ -26,7 +28,7 @@ export interface WaitResult {
 export interface WaitStrategy {
   /** e.g. `healthcheck`, `log /ready/`, `port 6379` */
   readonly description: string;
-  waitUntilReady(docker: Docker, container: Docker.Container, ctx: WaitContext): Promise<WaitResult>;
+  waitUntilReady(container: EngineContainer, ctx: WaitContext): Promise<WaitResult>;
 }
 
 /** One probe's outcome: ready, a reason to keep waiting, or a reason to give up now. */
@@ -35,8 +37,6 @@ export type Verdict = { kind: 'ready' } | { kind: 'waiting'; reason: string } | 
 export const ready: Verdict = { kind: 'ready' };
 export const waiting = (reason: string): Verdict => ({ kind: 'waiting', reason });
 export const failed = (reason: string): Verdict => ({ kind: 'failed', reason });
-
-export type ContainerState = Docker.ContainerInspectInfo['State'];
 
 /** Why a container will never become ready because it is no longer running, or undefined while it may still. */
 export function endedReason(state: ContainerState): string | undefined {
@@ -142,7 +142,7 @@ export async function poll(
 }
 
 /** Reads the container's state; a container removed meanwhile is reported as ended, not as an engine error. */
-export async function stateOf(container: Docker.Container): Promise<ContainerState | { gone: true }> {
+export async function stateOf(container: EngineContainer): Promise<ContainerState | { gone: true }> {
   try {
     return (await container.inspect()).State;
   } catch (e) {
@@ -154,7 +154,7 @@ export async function stateOf(container: Docker.Container): Promise<ContainerSta
 export const GONE_REASON = 'the container no longer exists';
 
 /** Polls the container's state until `verdict` calls it ready or failed (gone counts as failed). */
-export function pollState(description: string, container: Docker.Container, ctx: WaitContext, verdict: (state: ContainerState) => Verdict, everyMs: number): Promise<WaitResult> {
+export function pollState(description: string, container: EngineContainer, ctx: WaitContext, verdict: (state: ContainerState) => Verdict, everyMs: number): Promise<WaitResult> {
   return poll(
     description,
     ctx,

@@ -4,15 +4,10 @@ import type { ContainerState } from '../strategy.js';
 export const containerState = (over: Partial<ContainerState>): ContainerState => ({
   Status: 'running',
   Running: true,
-  Paused: false,
   Restarting: false,
   OOMKilled: false,
-  Dead: false,
-  Pid: 42,
   ExitCode: 0,
   Error: '',
-  StartedAt: '',
-  FinishedAt: '',
   ...over,
 });
 
