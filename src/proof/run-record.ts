@@ -81,6 +81,8 @@ export function runRecordFromEvents(runId: string, events: readonly TranscriptEv
         cells.set(d.cell, { id: d.cell, env: d.env, status: 'started', steps: [], outputs: [] });
         continue;
       }
+      // a lost attempt: the cell's next `started` event begins it again
+      if (d.state === 'retried') continue;
       const cell = cells.get(d.cell) ?? { id: d.cell, env: d.cell, status: 'started', steps: [], outputs: [] };
       cell.status = d.status;
       if (d.status === 'error') cell.error = `[${d.error.code}] ${d.error.message}`;

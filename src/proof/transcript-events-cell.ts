@@ -24,6 +24,8 @@ const CellStartedSchema = z.object({
   state: z.literal('started'),
   /** the image variant key (`<image>@<args hash>`) */
   image: z.string().min(1),
+  /** the node it was placed on, in a multi-engine run */
+  node: z.string().min(1).optional(),
 });
 
 const KeyChangeSchema = z.object({ component: z.string(), path: z.string(), old: z.unknown(), new: z.unknown(), detail: z.string().optional() });
@@ -54,6 +56,8 @@ export const CellEventSchema = z.union([
     keyChanges: z.array(KeyChangeSchema),
   }),
   z.object({ ...finished, status: z.literal('skipped'), reason: z.string() }),
+  /** its node stopped answering mid-cell: this attempt ended, the cell starts again on another node */
+  z.object({ cell: z.string().min(1), state: z.literal('retried'), node: z.string().min(1), reason: z.string(), error: ErrorJsonSchema }),
   z.object({ ...finished, status: z.literal('error'), error: ErrorJsonSchema }),
 ]);
 
@@ -67,6 +71,8 @@ export const NetworkEventSchema = z.object({
 
 export const ServiceEventSchema = z.object({
   cell: z.string().min(1),
+  /** the node that ran it and read it back, in a multi-engine run */
+  node: z.string().min(1).optional(),
   name: z.string().min(1),
   containerId: z.string().min(1),
   /** the policy the service was created for */
@@ -84,6 +90,8 @@ export const ServiceEventSchema = z.object({
 
 export const ContainerEventSchema = z.object({
   env: z.string().min(1),
+  /** the node that ran it and read it back, in a multi-engine run */
+  node: z.string().min(1).optional(),
   containerId: z.string().min(1),
   image: z.string(),
   imageId: z.string(),

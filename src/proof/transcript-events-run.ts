@@ -8,24 +8,54 @@ import { BlobRefSchema, ErrorJsonSchema, VariationSchema } from './transcript-ev
  * (`repro`).
  */
 
+const EngineSchema = z.object({
+  version: z.string(),
+  apiVersion: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  kernel: z.string(),
+  storageDriver: z.string(),
+  cgroupVersion: z.string(),
+  runtimes: z.array(z.string()),
+  defaultRuntime: z.string(),
+  product: z.enum(['docker', 'podman', 'unknown']),
+});
+
+/**
+ * An engine of a multi-engine run: airlock's name for the node (several engines on one host
+ * report the same engine ID and host name), its address, what it says of itself, and the
+ * CPUs and memory cells were placed against.
+ */
+export const NodeSchema = z.object({
+  name: z.string().min(1),
+  endpoint: z.string().min(1),
+  engine: EngineSchema.extend({ id: z.string(), hostname: z.string() }),
+  capacity: z.object({ cpus: z.number().positive(), memoryBytes: z.number().nonnegative() }),
+});
+
 export const EnvironmentEventSchema = z.object({
-  engine: z.object({
-    version: z.string(),
-    apiVersion: z.string(),
-    os: z.string(),
-    arch: z.string(),
-    kernel: z.string(),
-    storageDriver: z.string(),
-    cgroupVersion: z.string(),
-    runtimes: z.array(z.string()),
-    defaultRuntime: z.string(),
-    product: z.enum(['docker', 'podman', 'unknown']),
-  }),
+  /** the engine images are built on (and cells run on, without `nodes`) */
+  engine: EngineSchema,
+  /** the engines cells were placed on (AIRLOCK_ENGINES or the user config); absent: the one engine */
+  nodes: z.array(NodeSchema).optional(),
+  /** listed engines that did not answer at the start, left out of the run */
+  unreachable: z.array(z.object({ name: z.string(), endpoint: z.string(), error: ErrorJsonSchema })).optional(),
   host: z.object({ platform: z.string(), release: z.string(), arch: z.string(), cpus: z.int().nonnegative(), node: z.string() }),
   airlock: z.object({ version: z.string() }),
   /** the locked busybox every cell mounts read-only */
   helper: z.object({ path: z.string(), package: z.string(), deb: DigestSchema, digest: DigestSchema, size: z.int().nonnegative() }),
   variation: VariationSchema.optional(),
+});
+
+/** An image put on the node that runs a cell (streamed when missing), its rootfs measured there. */
+export const ShipEventSchema = z.object({
+  node: z.string().min(1),
+  imageId: z.string().min(1),
+  /** measured on the node: the same as where the image was built, or the cell does not start */
+  rootfsDigest: DigestSchema,
+  /** whether bytes moved (false: the node had the image already) */
+  transferred: z.boolean(),
+  durationMs: z.number().nonnegative(),
 });
 
 export const FetchEventSchema = z.object({

@@ -17,6 +17,7 @@ import {
   FetchEventSchema,
   ImageEventSchema,
   InputsEventSchema,
+  ShipEventSchema,
   ReproEventSchema,
   RunEventSchema,
 } from './transcript-events-run.js';
@@ -34,6 +35,7 @@ export const EVENT_SCHEMAS = {
   build: BuildEventSchema,
   image: ImageEventSchema,
   cell: CellEventSchema,
+  ship: ShipEventSchema,
   network: NetworkEventSchema,
   service: ServiceEventSchema,
   container: ContainerEventSchema,
