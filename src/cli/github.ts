@@ -12,7 +12,7 @@ import { appendFile } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import type { AirlockError } from '../errors.js';
 import type { CellOutcome } from '../run/cell.js';
-import type { StepOutcome } from '../run/environment.js';
+import type { StepOutcome } from '../run/cell-run.js';
 import type { BundleCheck } from '../run/reports.js';
 import { textLocator, type Locator } from '../spec/locate.js';
 import type { LoadedSpec, SpecIssue } from '../spec/types.js';

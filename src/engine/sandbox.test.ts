@@ -38,7 +38,7 @@ function recordingEngine(edit: (created: { HostConfig: Record<string, unknown>; 
   return { engine, calls, created: () => created! };
 }
 
-const options = { runId: 'r1', envName: 'linux', image: 'airlock/busybox', policy: POLICY, env: {}, helper: '/cas/helpers/busybox', lifetimeMs: 60_000 };
+const options = { runId: 'r1', cell: 'linux', image: 'airlock/busybox', policy: POLICY, env: {}, helper: '/cas/helpers/busybox', lifetimeMs: 60_000 };
 
 describe('Sandbox.create', () => {
   it('creates the cell hardened by the rule table and keeps it when the engine applied all of it', async () => {

@@ -9,7 +9,8 @@ import { DEFAULT_HOSTNAME, envList, variationEnv, type Variation } from './varia
 
 export interface SandboxOptions {
   runId: string;
-  envName: string;
+  /** the cell's id (`env` or `env[matrix values]`) */
+  cell: string;
   image: string;
   policy: Policy;
   env: Record<string, string>;
@@ -118,7 +119,7 @@ export class Sandbox {
       Hostname: v?.hostname ?? DEFAULT_HOSTNAME,
       ...(v?.domainname ? { Domainname: v.domainname } : {}),
       ...(workdir ? { WorkingDir: workdir } : {}),
-      Labels: { ...runLabels(options.runId, 'cell'), 'dev.airlock.env': options.envName },
+      Labels: { ...runLabels(options.runId, 'cell'), 'dev.airlock.env': options.cell },
       NetworkDisabled: options.network === undefined,
       AttachStdin: false,
       AttachStdout: false,
@@ -132,8 +133,8 @@ export class Sandbox {
     const sandbox = new Sandbox(container, readback, info.Config.User, options);
     if (problems.length > 0) {
       await sandbox.remove();
-      throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for environment ${options.envName}:\n  ${problems.join('\n  ')}`, {
-        details: { env: options.envName, problems, hostConfig: readback },
+      throw new AirlockError('POLICY_VIOLATION', `the engine did not apply the policy for environment ${options.cell}:\n  ${problems.join('\n  ')}`, {
+        details: { env: options.cell, problems, hostConfig: readback },
       });
     }
     await container.start();
@@ -193,8 +194,8 @@ export class Sandbox {
       stderr,
     }).then((r) => {
       if (r.exitCode !== 0) {
-        throw new AirlockError('STEP_FAILED', `could not collect output ${path} from environment ${this.options.envName}: ${errText.trim() || `tar exited ${r.exitCode}`}`, {
-          details: { env: this.options.envName, path, exitCode: r.exitCode },
+        throw new AirlockError('STEP_FAILED', `could not collect output ${path} from environment ${this.options.cell}: ${errText.trim() || `tar exited ${r.exitCode}`}`, {
+          details: { env: this.options.cell, path, exitCode: r.exitCode },
         });
       }
     });

@@ -7,7 +7,7 @@ import { openImageFilesystem, type ImageFilesystem } from '../engine/image-files
 import type { EnvironmentSpec } from '../spec/types.js';
 import { runInVm } from '../vm/run-vm.js';
 import { captureToCas, type Capture } from './capture.js';
-import { finishStep, recordOutputSet, skipStep, type CellImage, type EnvironmentContext, type EnvironmentOutcome } from './environment.js';
+import { finishStep, recordOutputSet, skipStep, type CellImage, type CellRunContext, type CellRunOutcome } from './cell-run.js';
 
 /**
  * Runs one cell inside a QEMU guest with no network card: the guest root is
@@ -16,7 +16,7 @@ import { finishStep, recordOutputSet, skipStep, type CellImage, type Environment
  * like a container cell's (same step events, same outputs), plus a `vm` event
  * with the kernel, guest root, QEMU command line and acceleration used.
  */
-export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, spec: EnvironmentSpec, image: CellImage): Promise<EnvironmentOutcome> {
+export async function runCellInVm(ctx: CellRunContext, cell: string, spec: EnvironmentSpec, image: CellImage): Promise<CellRunOutcome> {
   const vm = spec.vm!;
   const { docker, cas, transcript } = ctx;
   // Outside the CAS's tmp/ (swept of strangers) and short, for the guest's Unix socket path.
@@ -25,7 +25,7 @@ export async function runVmEnvironment(ctx: EnvironmentContext, cell: string, sp
   let exporter: ImageFilesystem | undefined;
   const captures = new Map<number, { out: Capture; err: Capture }>();
   const outputs = new Map<string, Promise<OutputEntry[]>>();
-  const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
+  const outcome: CellRunOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
     ctx.reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: `vm:${image.imageId.replace(/^sha256:/, '').slice(0, 12)}` });
     const result = await runInVm({

@@ -41,7 +41,7 @@ export interface OutputFile {
   size: number;
 }
 
-export interface EnvironmentOutcome {
+export interface CellRunOutcome {
   verdict: 'passed' | 'failed';
   steps: StepOutcome[];
   /** every regular file collected, as a signed subject */
@@ -50,7 +50,7 @@ export interface EnvironmentOutcome {
   outputSets: { path: string; entries: OutputEntry[] }[];
 }
 
-export interface EnvironmentContext {
+export interface CellRunContext {
   docker: Engine;
   cas: Cas;
   ledger: Ledger;
@@ -83,18 +83,18 @@ export function subjectName(cell: string, path: string, file: string): string {
 }
 
 /**
- * Runs one cell sealed: its services (if any) healthy on an internal network,
+ * Runs one cell sealed in a container: its services (if any) healthy on an internal network,
  * then its container with every step as argv, stdout and stderr captured apart
  * into the CAS, stopping at the first failing step; then declared outputs are
  * collected; the cell and its services are always removed.
  */
-export async function runEnvironment(
-  ctx: EnvironmentContext,
+export async function runCellInContainer(
+  ctx: CellRunContext,
   cell: string,
   spec: EnvironmentSpec,
   image: CellImage,
   services: ResolvedService[] = [],
-): Promise<EnvironmentOutcome> {
+): Promise<CellRunOutcome> {
   const { transcript } = ctx;
   let network: CellNetwork | undefined;
   let running: RunningService[] = [];
@@ -137,12 +137,12 @@ export async function runEnvironment(
   }
 }
 
-async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: EnvironmentSpec, image: CellImage, network: CellNetwork | undefined): Promise<EnvironmentOutcome> {
+async function runSandboxed(ctx: CellRunContext, cell: string, spec: EnvironmentSpec, image: CellImage, network: CellNetwork | undefined): Promise<CellRunOutcome> {
   const { transcript, reporter, cas } = ctx;
   const lifetimeMs = spec.steps.reduce((t, s) => t + s.timeoutMs, 0) + 120_000;
   const sandbox = await Sandbox.create(ctx.docker, {
     runId: ctx.runId,
-    envName: cell,
+    cell,
     image: image.imageId,
     policy: spec.policy,
     env: spec.env,
@@ -153,7 +153,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
     ...(network ? { network: network.name } : {}),
     ...(ctx.variation ? { variation: ctx.variation } : {}),
   });
-  const outcome: EnvironmentOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
+  const outcome: CellRunOutcome = { verdict: 'passed', steps: [], outputs: [], outputSets: [] };
   try {
     transcript.append('container', {
       env: cell,
@@ -217,7 +217,7 @@ async function runSandboxed(ctx: EnvironmentContext, cell: string, spec: Environ
  * progress event.
  */
 export async function finishStep(
-  ctx: EnvironmentContext,
+  ctx: CellRunContext,
   cell: string,
   index: number,
   step: StepSpec,
@@ -262,14 +262,14 @@ export async function finishStep(
 }
 
 /** A step that did not run because an earlier one failed. */
-export function skipStep(ctx: EnvironmentContext, cell: string, index: number, step: StepSpec): StepOutcome {
+export function skipStep(ctx: CellRunContext, cell: string, index: number, step: StepSpec): StepOutcome {
   ctx.transcript.append('step', { env: cell, index, name: step.name, argv: step.run, verdict: 'skipped' });
   ctx.reporter.event({ type: 'step-skipped', env: cell, step: step.name });
   return { name: step.name, verdict: 'skipped', exitCode: null, timedOut: false, durationMs: 0, failures: [] };
 }
 
 /** One declared output path's files, as signed subjects and manifest blobs. */
-export function recordOutputSet(ctx: EnvironmentContext, cell: string, path: string, entries: OutputEntry[], outcome: EnvironmentOutcome): void {
+export function recordOutputSet(ctx: CellRunContext, cell: string, path: string, entries: OutputEntry[], outcome: CellRunOutcome): void {
   const files = entries.filter((e) => e.type === 'file' && e.digest !== undefined);
   for (const f of files) {
     const name = subjectName(cell, path, f.path);

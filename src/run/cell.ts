@@ -5,10 +5,9 @@ import { CELL_FORMAT_VERSION, cacheKey, type CacheKeyInputs } from '../cache/key
 import { explainKeyChange, type KeyChange } from '../cache/explain.js';
 import { toAirlockError, type AirlockError } from '../errors.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { EnvironmentSpec } from '../spec/types.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import type { Builder, BuiltImage } from './builds.js';
-import { runEnvironment, subjectName, type EnvironmentContext, type OutputFile, type ResolvedService, type StepOutcome } from './environment.js';
+import { runCellInContainer, subjectName, type CellRunContext, type OutputFile, type ResolvedService, type StepOutcome } from './cell-run.js';
 
 export type CellStatus = 'passed' | 'failed' | 'cached' | 'skipped' | 'error';
 
@@ -38,7 +37,7 @@ export interface CellOutcome {
   error?: AirlockError;
 }
 
-export interface CellContext extends EnvironmentContext {
+export interface CellContext extends CellRunContext {
   builder: Builder;
   cache: ActionCache;
   /** `--no-cache`: run every cell, ignore (but still refresh) the action cache */
@@ -89,7 +88,8 @@ async function keyInputs(ctx: CellContext, cell: PlannedCell, image: BuiltImage,
   };
 }
 
-function replay(ctx: CellContext, cell: PlannedCell, hit: CachedCell): { steps: StepOutcome[]; outputs: OutputFile[] } {
+/** A cache hit's steps and outputs, as this run's: its blobs become this bundle's too. */
+function fromCache(ctx: CellContext, cell: PlannedCell, hit: CachedCell): { steps: StepOutcome[]; outputs: OutputFile[] } {
   const steps: StepOutcome[] = hit.steps.map((s) => ({
     name: s.name,
     verdict: s.verdict,
@@ -134,7 +134,7 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const { key, components } = cacheKey(inputs);
     const hit = ctx.noCache ? undefined : await ctx.cache.get(key);
     if (hit) {
-      const { steps, outputs } = replay(ctx, cell, hit);
+      const { steps, outputs } = fromCache(ctx, cell, hit);
       const durationMs = Math.round(performance.now() - started);
       ctx.transcript.append('cell', { cell: cell.id, state: 'finished', status: 'cached', key, components, cachedFrom: hit.source, steps: hit.steps, outputs: hit.outputs });
       ctx.reporter.event({ type: 'cell-finished', cell: cell.id, status: 'cached', durationMs, cachedFrom: hit.source.runId });
@@ -143,9 +143,11 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const previous = await ctx.cache.latest(cell.id);
     const keyChanges = previous ? explainKeyChange(previous.inputs, inputs) : undefined;
     const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
-    const env: EnvironmentSpec = cell.spec;
     const cellImage = { name: image.name, imageId: image.imageId, rootfsDigest: image.rootfsDigest };
-    const outcome = env.isolation === 'vm' ? await (await import('./vm-environment.js')).runVmEnvironment(ctx, cell.id, env, cellImage) : await runEnvironment(ctx, cell.id, env, cellImage, services);
+    const outcome =
+      cell.spec.isolation === 'vm'
+        ? await (await import('./cell-run-vm.js')).runCellInVm(ctx, cell.id, cell.spec, cellImage)
+        : await runCellInContainer(ctx, cell.id, cell.spec, cellImage, services);
     const durationMs = Math.round(performance.now() - started);
     const status: CellStatus = outcome.verdict;
     const cachedSteps = outcome.steps.map((s) => ({

@@ -15,7 +15,7 @@ import type { Cas } from '../store/cas.js';
 import { digestHex } from '../util/digest.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import type { CellOutcome } from './cell.js';
-import type { StreamRef } from './environment.js';
+import type { StreamRef } from './cell-run.js';
 import type { RunResult } from './run.js';
 
 const EXCERPT_BYTES = 4096;

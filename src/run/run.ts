@@ -31,7 +31,7 @@ import { digestHex, type Digest } from '../util/digest.js';
 import { AIRLOCK_VERSION, BUILDER_ID } from '../version.js';
 import { Builder, contextKey, type BuiltImage, type ContextTar } from './builds.js';
 import { runCell, type CellContext, type CellOutcome } from './cell.js';
-import type { ResolvedService } from './environment.js';
+import type { ResolvedService } from './cell-run.js';
 import type { Reporter } from './reporter.js';
 import type { Workspace } from './workspace.js';
 
