@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 
 import { AirlockError } from '../errors.js';
+import { rememberedFact } from './file-stamp.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 /** The virtio-serial port airlock-init looks for. */
@@ -62,13 +63,25 @@ export async function qemuPath(): Promise<string> {
   throw new AirlockError('ENGINE_ERROR', `${QEMU_BINARY} is not installed: run \`apt-get install qemu-system-x86\``);
 }
 
-let versionCache: Promise<string> | undefined;
+const versionCache = new Map<string, Promise<string>>();
 
-/** `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`, from `--version`; asked once per process. */
-export function qemuVersion(binary: string): Promise<string> {
-  versionCache ??= execa(binary, ['--version']).then((r) => {
-    const m = /version\s+(.+)$/m.exec(r.stdout.split('\n')[0] ?? '');
-    return m?.[1]?.trim() ?? r.stdout.split('\n')[0] ?? 'unknown';
-  });
-  return versionCache;
+/**
+ * `7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`, from `--version`: asked once per process, and
+ * with `stampFile` once per binary (spawning QEMU costs ~85 ms a cell; file-stamp.ts says
+ * why a stamp of the same binary's answer is the same answer).
+ */
+export function qemuVersion(binary: string, stampFile?: string): Promise<string> {
+  let version = versionCache.get(binary);
+  if (!version) {
+    version = stampFile ? rememberedFact(stampFile, 'qemu-version', binary, askVersion) : askVersion(binary);
+    versionCache.set(binary, version);
+    version.catch(() => versionCache.delete(binary));
+  }
+  return version;
+}
+
+async function askVersion(binary: string): Promise<string> {
+  const r = await execa(binary, ['--version']);
+  const m = /version\s+(.+)$/m.exec(r.stdout.split('\n')[0] ?? '');
+  return m?.[1]?.trim() ?? r.stdout.split('\n')[0] ?? 'unknown';
 }

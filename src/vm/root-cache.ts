@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../proof/atomic-write.js';
@@ -8,6 +7,7 @@ import { canonicalJson } from '../proof/canonical-json.js';
 import type { Cas } from '../store/cas.js';
 import { readBounded } from '../util/bounded-read.js';
 import type { Digest } from '../util/digest.js';
+import { hashFile, rememberedSha256 } from './file-stamp.js';
 import type { GuestRoot, GuestRootKind } from './guest-root.js';
 import type { GuestModule } from './kernel.js';
 
@@ -34,6 +34,8 @@ export interface RootKeyInputs {
   kind: 'auto' | GuestRootKind;
   memoryBytes: number;
   gzip: boolean;
+  /** stamp file remembering the helper's and init's digests (default: hashed every time) */
+  stamps?: string;
 }
 
 const FileRefSchema = z.object({ sha256: DigestSchema, size: z.int().nonnegative() });
@@ -46,19 +48,16 @@ const IndexSchema = z.object({
   contentBytes: z.int().nonnegative(),
 });
 
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
+/** sha256 of a key input, from `stamps` while the file's identity holds (file-stamp.ts). */
+const fileSha256 = (path: string, stamps: string | undefined) => (stamps ? rememberedSha256(stamps, path) : hashFile(path));
 
 /** The cache key: sha256 of the canonical JSON of every input's digest. */
 export async function rootKey(k: RootKeyInputs): Promise<string> {
   const inputs = {
     format: ROOT_FORMAT,
     rootfs: k.rootfsDigest,
-    helper: await fileSha256(k.helper),
-    init: await fileSha256(k.init),
+    helper: await fileSha256(k.helper, k.stamps),
+    init: await fileSha256(k.init, k.stamps),
     modules: k.modules.map((m) => ({ name: m.name, sha256: m.sha256 })),
     kind: k.kind,
     ...(k.kind === 'auto' ? { memoryBytes: k.memoryBytes } : {}),

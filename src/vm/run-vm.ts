@@ -139,7 +139,9 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
   await fs.mkdir(req.workDir, { recursive: true });
   const kind = req.vm.guestRoot ?? 'auto';
   const cache = req.rootCache;
-  const key = cache ? await rootKey({ rootfsDigest: cache.rootfsDigest, helper: req.helper, init, modules: kernel.modules, kind, memoryBytes: req.vm.memoryBytes, gzip: false }) : undefined;
+  const key = cache
+    ? await rootKey({ rootfsDigest: cache.rootfsDigest, helper: req.helper, init, modules: kernel.modules, kind, memoryBytes: req.vm.memoryBytes, gzip: false, stamps: join(cache.dir, '.digests.json') })
+    : undefined;
   const kept = cache && key ? await findRoot(cache.cas, cache.dir, key) : undefined;
   if (kept && typeof req.rootfs !== 'function') req.rootfs.destroy();
   const root =
@@ -202,11 +204,12 @@ export async function runInVm(req: VmRunRequest): Promise<VmRunResult> {
 async function prepare(req: VmRunRequest) {
   const plan = toPlan(req);
   req.signal?.throwIfAborted();
-  const kernel = req.kernel ?? (await resolveKernel(req.cas ?? (await Cas.open(join(REPO_ROOT, 'artifacts'))), req.signal ? { signal: req.signal } : {}));
+  const casRoot = req.cas?.root ?? join(REPO_ROOT, 'artifacts');
+  const kernel = req.kernel ?? (await resolveKernel(req.cas ?? (await Cas.open(casRoot)), req.signal ? { signal: req.signal } : {}));
   const accel = await probeAccel(req.vm.accel, undefined, { kernel: kernel.path, busybox: req.helper });
   const init = req.init ?? (await ensureInit({ docker: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
   const binary = await qemuPath();
-  const version = await qemuVersion(binary);
+  const version = await qemuVersion(binary, join(casRoot, 'vm', 'qemu-version.json'));
   req.signal?.throwIfAborted();
   return { plan, kernel, accel, init, binary, version };
 }
