@@ -114,7 +114,7 @@ describe('cells across several engines', () => {
     expect(containers).toHaveLength(6);
     for (const c of containers) expect(names).toContain(String(c.data.node));
     // the image went to each node by digest and measured the same there
-    const shipped = ev.filter((e) => e.phase === 'image-shipped');
+    const shipped = ev.filter((e) => e.phase === 'ship');
     expect(new Set(shipped.map((e) => String(e.data.node)))).toEqual(new Set(placed));
     for (const s of shipped) expect(s.data.rootfsDigest).toBe(ev.find((e) => e.phase === 'image')!.data.rootfsDigest);
 

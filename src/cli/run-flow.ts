@@ -1,5 +1,7 @@
 import { connectEngine, engineInfo } from '../engine/client.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { AirlockError, EXIT, type ExitCode } from '../errors.js';
+import { engineList } from '../scale/engine-list.js';
+import { connectNodes, type RunNode, type UnreachableNode } from '../scale/nodes.js';
 import { loadSigningKey } from '../proof/keys.js';
 import type { TrustOutcome } from '../proof/trust.js';
 import { reportRun, writeReports, type BundleCheck } from '../run/reports.js';
@@ -40,6 +42,23 @@ export interface FlowResult {
 }
 
 /**
+ * The engines cells are placed on, when AIRLOCK_ENGINES or the user config lists any: each
+ * that does not answer is reported and left out; none answering is an error before the run.
+ */
+async function connectRunNodes(reporter: Reporter): Promise<{ nodes: RunNode[]; unreachable: UnreachableNode[] } | undefined> {
+  const list = engineList();
+  if (list.length === 0) return undefined;
+  const connected = await connectNodes(list);
+  for (const u of connected.unreachable) reporter.event({ type: 'node-unreachable', node: u.name, endpoint: u.endpoint, code: u.error.code, message: u.error.message });
+  if (connected.nodes.length === 0) {
+    throw new AirlockError('ENGINE_UNAVAILABLE', `none of the ${list.length} listed engines answers: ${connected.unreachable.map((u) => `${u.name}: ${u.error.message}`).join('; ')}`, {
+      details: { unreachable: connected.unreachable.map((u) => ({ name: u.name, endpoint: u.endpoint, code: u.error.code })) },
+    });
+  }
+  return connected;
+}
+
+/**
  * What `run`, `smoke` and `matrix` share: load the spec, run it sealed, trust the
  * signing key if this is the project's first (sealed-check.ts), verify the bundle
  * with the workspace's trusted keys, and write the JUnit
@@ -52,6 +71,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
   // no engine is a plain error (exit 3) before anything starts, not a sealed bundle of a run that never ran
   const docker = connectEngine();
   const engine = await engineInfo(docker);
+  const nodes = await connectRunNodes(opts.reporter);
   const workspace = await openWorkspace(opts.root, remoteCacheOptions(opts.reporter));
   try {
     const result = await withInterrupts((signal) =>
@@ -62,6 +82,7 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         workspace,
         docker,
         engine,
+        ...(nodes ? { nodes } : {}),
         key,
         reporter: opts.reporter,
         signal,

@@ -51,7 +51,10 @@ export interface CellRunOutcome {
 }
 
 export interface CellRunContext {
+  /** the engine the cell runs on: the run's one engine, or the node it was placed on */
   docker: Engine;
+  /** that node's name, in a multi-engine run: recorded with what it read back */
+  node?: string;
   cas: Cas;
   ledger: Ledger;
   transcript: TranscriptWriter;
@@ -125,7 +128,7 @@ export async function runCellInContainer(
         helper: ctx.helper,
       });
       for (const [i, svc] of running.entries()) {
-        transcript.append('service', { cell, policy: services[i]!.policy, ...svc });
+        transcript.append('service', { cell, ...(ctx.node ? { node: ctx.node } : {}), policy: services[i]!.policy, ...svc });
         ctx.reporter.event({ type: 'service-ready', cell, service: svc.name, afterMs: svc.healthyAfterMs, strategy: svc.strategy });
       }
     }
@@ -157,6 +160,7 @@ async function runSandboxed(ctx: CellRunContext, cell: string, spec: Environment
   try {
     transcript.append('container', {
       env: cell,
+      ...(ctx.node ? { node: ctx.node } : {}),
       containerId: sandbox.id,
       image: image.name,
       imageId: image.imageId,
@@ -168,7 +172,7 @@ async function runSandboxed(ctx: CellRunContext, cell: string, spec: Environment
       ...(network ? { network: { id: network.id, name: network.name, internal: network.readback.Internal } } : {}),
       hostConfig: sandbox.hostConfig,
     });
-    reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: sandbox.id });
+    reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: sandbox.id, ...(ctx.node ? { node: ctx.node } : {}) });
 
     let failed = false;
     for (const [index, step] of spec.steps.entries()) {

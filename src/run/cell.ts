@@ -6,6 +6,7 @@ import { explainKeyChange, type KeyChange } from '../cache/explain.js';
 import { toAirlockError, type AirlockError } from '../errors.js';
 import type { PlannedCell } from '../plan/plan.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
+import { nodeLost, type CellNode } from '../scale/cluster.js';
 import type { Builder, BuiltImage } from './builds.js';
 import { runCellInContainer, subjectName, type CellRunContext, type OutputFile, type ResolvedService, type StepOutcome } from './cell-run.js';
 
@@ -38,6 +39,8 @@ export interface CellOutcome {
 }
 
 export interface CellContext extends CellRunContext {
+  /** where the cell runs; `docker` is its engine */
+  place: CellNode;
   builder: Builder;
   cache: ActionCache;
   /** `--no-cache`: run every cell, ignore (but still refresh) the action cache */
@@ -124,7 +127,7 @@ function fromCache(ctx: CellContext, cell: PlannedCell, hit: CachedCell): { step
 export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServices: (cell: PlannedCell) => Promise<ResolvedService[]>): Promise<CellOutcome> {
   const started = performance.now();
   const base = { id: cell.id, env: cell.env, ...(cell.matrix ? { matrix: cell.matrix } : {}) };
-  ctx.transcript.append('cell', { cell: cell.id, env: cell.env, matrix: cell.matrix ?? null, state: 'started', image: cell.image! });
+  ctx.transcript.append('cell', { cell: cell.id, env: cell.env, matrix: cell.matrix ?? null, state: 'started', image: cell.image!, ...(ctx.place.name ? { node: ctx.place.name } : {}) });
   ctx.reporter.event({ type: 'cell-started', cell: cell.id });
   let image: BuiltImage | undefined;
   try {
@@ -144,6 +147,9 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const keyChanges = previous ? explainKeyChange(previous.inputs, inputs) : undefined;
     const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
     const cellImage = { name: image.name, imageId: image.imageId, rootfsDigest: image.rootfsDigest };
+    // the images go where the cell runs, their rootfs checked there (nothing to do on the building engine)
+    await ctx.place.ship({ imageId: image.imageId, rootfsDigest: image.rootfsDigest });
+    for (const s of services) await ctx.place.ship({ imageId: s.imageRef, ...(s.rootfsDigest ? { rootfsDigest: s.rootfsDigest as Digest } : {}) });
     const outcome =
       cell.spec.isolation === 'vm'
         ? await (await import('./cell-run-vm.js')).runCellInVm(ctx, cell.id, cell.spec, cellImage)
@@ -179,6 +185,8 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
   } catch (e) {
     const error = toAirlockError(e);
     if (error.code === 'INTERRUPTED') throw error;
+    // an engine that stopped answering is not the cell's failure: the run tries it elsewhere
+    if (ctx.place.name && (await ctx.place.lost())) throw nodeLost(ctx.place.name, error);
     const durationMs = Math.round(performance.now() - started);
     ctx.transcript.append('cell', { cell: cell.id, state: 'finished', status: 'error', error: error.toJSON() });
     ctx.reporter.event({ type: 'cell-finished', cell: cell.id, status: 'error', durationMs, error: error.toJSON() });

@@ -32,6 +32,8 @@ import { AIRLOCK_VERSION, BUILDER_ID } from '../version.js';
 import { Builder, contextKey, type BuiltImage, type ContextTar } from './builds.js';
 import { runCell, type CellContext, type CellOutcome } from './cell.js';
 import type { ResolvedService } from './cell-run.js';
+import { multiEngine, singleEngine, isNodeLost, type Cluster } from '../scale/cluster.js';
+import type { RunNode, UnreachableNode } from '../scale/nodes.js';
 import type { Reporter } from './reporter.js';
 import type { Workspace } from './workspace.js';
 
@@ -60,6 +62,11 @@ export interface RunOptions {
   variation?: Variation;
   /** the fetch phase: refuse unpinned inputs (frozen), or use only the CAS (offline) */
   fetch?: { frozen?: boolean; offline?: boolean };
+  /**
+   * Engines to place cells on (AIRLOCK_ENGINES or the user config, connected): images are still
+   * built on `docker` and shipped to the node of each cell. Absent: every cell runs on `docker`.
+   */
+  nodes?: { nodes: RunNode[]; unreachable: UnreachableNode[] };
   /** this run replays a sealed bundle: recorded in the inputs and as a resolved dependency */
   replayOf?: { runId: string; bundleDir: string; envelopeDigest: Digest };
 }
@@ -142,6 +149,16 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   let engine: EngineInfo | undefined;
   let builder: Builder | undefined;
   let plan: Plan | undefined;
+  const cluster = opts.nodes
+    ? multiEngine(opts.nodes.nodes, {
+        source: docker,
+        runId,
+        onShipped: (shipped) => {
+          state.transcript.append('ship', shipped);
+          reporter.event({ type: 'image-shipped', ...shipped });
+        },
+      })
+    : singleEngine(docker, cpus().length);
   try {
     engine = opts.engine ?? (await engineInfo(docker));
     plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
@@ -168,13 +185,16 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
       bundleDir,
       specDir: loaded.dir,
       ...(opts.variation ? { variation: opts.variation } : {}),
-    });
+    }, cluster);
   } catch (e) {
     error = signal.aborted ? new AirlockError('INTERRUPTED', 'interrupted by signal', { cause: e }) : toAirlockError(e);
     state.transcript.append('run', { error: error.toJSON() });
   } finally {
-    // Runs before sealing, so the bundle can say the cells are gone.
-    const removed = await removeRunResources(docker, runId).catch((e: unknown) => ({ error: String(e) }));
+    // Runs before sealing, so the bundle can say the cells are gone (on every node: a lost one says why not).
+    const sweep = (engine: Engine) => removeRunResources(engine, runId).catch((e: unknown) => ({ error: String(e) }));
+    const removed = opts.nodes
+      ? Object.fromEntries(await Promise.all(cluster.engines.map(async (e) => [e.name, await sweep(e)] as const)))
+      : await sweep(docker);
     state.transcript.append('teardown', { run: runId, removed });
   }
 
@@ -224,17 +244,43 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
  * cell cancels the queued ones and stops the running ones (their containers
  * removed like any other); a per-cell timeout stops a cell that runs too long.
  */
-async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: CellContext): Promise<void> {
-  const maxParallel = opts.maxParallel ?? plan.matrix?.maxParallel ?? cpus().length;
+async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: Omit<CellContext, 'place'>, cluster: Cluster): Promise<void> {
+  const maxParallel = opts.maxParallel ?? plan.matrix?.maxParallel ?? cluster.parallel;
   const failFast = plan.matrix?.failFast ?? false;
   const cancel = new AbortController();
   const queue = new PQueue({ concurrency: maxParallel });
-  const runtimes = new Map<Isolation, Promise<RuntimeInfo | undefined>>();
-  const runtime = (iso: Isolation) => {
-    if (!runtimes.has(iso)) runtimes.set(iso, runtimeFor(opts.docker, iso));
-    return runtimes.get(iso)!;
+  // each engine is asked once per isolation for its runtime
+  const runtimes = new Map<string, Promise<RuntimeInfo | undefined>>();
+  const runtime = (engine: Engine, iso: Isolation) => {
+    const key = `${engine.endpoint}\0${iso}`;
+    if (!runtimes.has(key)) runtimes.set(key, runtimeFor(engine, iso));
+    return runtimes.get(key)!;
   };
   let interrupted: AirlockError | undefined;
+
+  /** One cell, placed on a node; an attempt whose node was lost is tried once more on another. */
+  const placed = async (cell: PlannedCell, signal: AbortSignal): Promise<CellOutcome> => {
+    const lostOn = new Set<string>();
+    for (;;) {
+      const { node, release } = await cluster.place(cell, { exclude: lostOn, signal });
+      try {
+        if (node.name) opts.reporter.event({ type: 'cell-placed', cell: cell.id, node: node.name });
+        const rt = await runtime(node.engine, cell.spec.isolation);
+        const cellCtx: CellContext = { ...ctx, docker: node.engine, place: node, signal, ...(node.name ? { node: node.name } : {}), ...(rt ? { runtime: rt } : {}) };
+        return await runCell(cellCtx, cell, (c) => resolveServices(opts, cellCtx, c));
+      } catch (e) {
+        const err = toAirlockError(e);
+        if (!node.name || !isNodeLost(err) || lostOn.size > 0 || signal.aborted) throw err;
+        cluster.markLost(node.name);
+        lostOn.add(node.name);
+        const reason = `engine ${node.name} stopped answering`;
+        state.transcript.append('cell', { cell: cell.id, state: 'retried', node: node.name, reason, error: err.toJSON() });
+        opts.reporter.event({ type: 'cell-retried', cell: cell.id, node: node.name, reason });
+      } finally {
+        release();
+      }
+    }
+  };
 
   for (const cell of plan.cells) {
     opts.reporter.event({ type: 'cell-queued', cell: cell.id });
@@ -249,8 +295,7 @@ async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: Cell
         const limits = [opts.signal, cancel.signal, ...(plan.matrix?.cellTimeoutMs ? [AbortSignal.timeout(plan.matrix.cellTimeoutMs)] : [])];
         const signal = AbortSignal.any(limits);
         try {
-          const rt = await runtime(cell.spec.isolation);
-          const outcome = await runCell({ ...ctx, signal, ...(rt ? { runtime: rt } : {}) }, cell, (c) => resolveServices(opts, ctx, c));
+          const outcome = await placed(cell, signal);
           state.outcomes.push(outcome);
           if (failFast && (outcome.status === 'failed' || outcome.status === 'error')) {
             cancel.abort(new AirlockError('INTERRUPTED', `failFast: cell ${cell.id} ${outcome.status}`));
@@ -262,12 +307,15 @@ async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: Cell
             return;
           }
           // Stopped by failFast or its own timeout: the cell's containers are gone, the rest goes on.
-          const reason = cancel.signal.aborted ? 'cancelled: stopped by failFast' : `cell timeout (${plan.matrix?.cellTimeoutMs} ms) exceeded`;
-          state.outcomes.push(
-            cancel.signal.aborted
-              ? skipped(state, cell, reason)
-              : { id: cell.id, env: cell.env, ...(cell.matrix ? { matrix: cell.matrix } : {}), status: 'error', steps: [], outputs: [], durationMs: 0, error: new AirlockError('STEP_FAILED', `${cell.id}: ${reason}`) },
-          );
+          // Lost twice, or unplaceable: the cell is in error with the reason.
+          const reason = cancel.signal.aborted ? 'cancelled: stopped by failFast' : signal.aborted ? `cell timeout (${plan.matrix?.cellTimeoutMs} ms) exceeded` : undefined;
+          if (cancel.signal.aborted) {
+            state.outcomes.push(skipped(state, cell, reason!));
+            return;
+          }
+          const error = reason ? new AirlockError('STEP_FAILED', `${cell.id}: ${reason}`) : err;
+          if (!reason) state.transcript.append('cell', { cell: cell.id, state: 'finished', status: 'error', error: error.toJSON() });
+          state.outcomes.push({ id: cell.id, env: cell.env, ...(cell.matrix ? { matrix: cell.matrix } : {}), status: 'error', steps: [], outputs: [], durationMs: 0, error });
         }
       })
       .catch(() => undefined);
@@ -312,6 +360,8 @@ async function recordEnvironment(opts: RunOptions, state: RunState, engine: Engi
     host: { platform: platform(), release: release(), arch: arch(), cpus: cpus().length, node: process.version },
     airlock: { version: AIRLOCK_VERSION },
     helper: { path: helper.path, package: `${helper.deb.name} ${helper.deb.version}`, deb: `sha256:${helper.deb.sha256}`, digest: ref.digest, size: ref.size },
+    ...(opts.nodes ? { nodes: opts.nodes.nodes.map((n) => n.facts) } : {}),
+    ...(opts.nodes?.unreachable.length ? { unreachable: opts.nodes.unreachable.map((u) => ({ name: u.name, endpoint: u.endpoint, error: u.error.toJSON() })) } : {}),
     ...(opts.variation ? { variation: opts.variation } : {}),
   });
   return helper.path;
