@@ -1,8 +1,7 @@
-import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { naclSecretKey, type PublicKey, type SigningKey, spkiDer } from './keys.js';
+import { privateKeyObject, type PublicKey, type SigningKey, spkiDer } from './keys.js';
 
 /**
  * DSSE v1 (secure-systems-lab/dsse, protocol.md and envelope.md).
@@ -74,8 +73,11 @@ export function decodeBase64(s: string): Buffer {
   return Buffer.from(s, 'base64');
 }
 
+const SIGNATURE_BYTES = 64;
+
 export function signEnvelope(payloadType: string, payload: Uint8Array, key: SigningKey): Envelope {
-  const sig = nacl.sign.detached(pae(payloadType, payload), naclSecretKey(key));
+  // Ed25519 is deterministic (RFC 8032): OpenSSL's signature is the one tweetnacl made, in well under 1 ms
+  const sig = cryptoSign(null, pae(payloadType, payload), privateKeyObject(key.seed));
   return {
     payloadType,
     payload: Buffer.from(payload).toString('base64'),
@@ -84,13 +86,13 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, key: Sign
 }
 
 /**
- * Ed25519 verification (RFC 8032) by OpenSSL through node:crypto. tweetnacl, which signs,
- * verified too until its JavaScript proved to be ~60 ms of a one-shot `airlock verify`
+ * Ed25519 verification (RFC 8032) by OpenSSL through node:crypto. tweetnacl signed and
+ * verified until its JavaScript proved to be ~60 ms of a one-shot `airlock verify`
  * (cold JIT; issue 12) where OpenSSL takes well under 1 ms. OpenSSL also refuses a
  * non-canonical S (S >= L), as RFC 8032 requires and tweetnacl did not: never weaker.
  */
 function ed25519Verifies(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== nacl.sign.signatureLength) return false;
+  if (signature.length !== SIGNATURE_BYTES) return false;
   try {
     return cryptoVerify(null, message, createPublicKey({ key: spkiDer(publicKey), format: 'der', type: 'spki' }), signature);
   } catch {
