@@ -1,6 +1,6 @@
-import Docker from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { dockerEngine } from './docker-engine.js';
+import { loadDockerode } from './dockerode.js';
 import type { Engine, EngineVersion } from './engine.js';
 import { dockerOptions, resolveEngineEndpoint, type EngineEndpoint } from './endpoint.js';
 
@@ -74,6 +74,7 @@ export function connectEngine(env: NodeJS.ProcessEnv = process.env): Engine {
 
 /** The engine at `endpoint`, named `name` in messages (default: the endpoint and what chose it). */
 export function connectEndpoint(endpoint: EngineEndpoint, name = `${endpoint.host} (${endpoint.source})`): Engine {
+  const Docker = loadDockerode();
   return dockerEngine(new Docker(dockerOptions(endpoint)), { endpoint: endpoint.host, name });
 }
 

@@ -7,7 +7,7 @@ import type { SigningKey } from '../proof/keys.js';
 import { Cas } from '../store/cas.js';
 import { Ledger } from '../store/ledger.js';
 import type { RemoteCacheConfig } from '../store/remote/config.js';
-import { RemoteCache, type DrainSummary, type RemoteCacheWarning } from '../store/remote/remote-cache.js';
+import type { DrainSummary, RemoteCacheWarning } from '../store/remote/remote-cache.js';
 import { TwoLevelCas } from '../store/two-level-cas.js';
 import { workspacePaths } from './workspace-paths.js';
 
@@ -42,7 +42,10 @@ export async function openWorkspace(root: string, options: WorkspaceOptions = {}
   const paths = workspacePaths(root);
   await mkdir(paths.proofsDir, { recursive: true });
   await mkdir(paths.locksDir, { recursive: true });
-  const remote = options.remoteCache ? new RemoteCache(options.remoteCache, options.onWarning ?? (() => undefined)) : undefined;
+  // the HTTP client (undici, ~0.3 s to load) only for a workspace that has a remote cache
+  const remote = options.remoteCache
+    ? new (await import('../store/remote/remote-cache.js')).RemoteCache(options.remoteCache, options.onWarning ?? (() => undefined))
+    : undefined;
   const cas = remote ? await TwoLevelCas.over(paths.artifactsDir, remote) : await Cas.open(paths.artifactsDir);
   const ledger = new Ledger(join(paths.artifactsDir, 'ledger.db'));
   ledger.markStaleRunsInterrupted();
