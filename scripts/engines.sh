@@ -9,9 +9,10 @@
 #                                      its containers keep running until `stop NAME`
 #   scripts/engines.sh list            the engines started here and whether they answer
 #
-# Each engine has its own data-root, exec-root, socket, pid file, containerd (its own namespace) and
-# cgroup parent, and runs with `--bridge none --iptables=false`: it never touches the host's network
-# or the main engine's state. Names are [a-z0-9-], at most 20 characters (socket paths are short).
+# Each engine has its own data-root, exec-root, socket, pid file, containerd (its own namespace),
+# cgroup parent and default bridge, and runs with `--iptables=false`: it never touches the host's
+# firewall or the main engine's state. Not `--bridge none`: a dockerd started with it deletes the
+# host's docker0, the main engine's default bridge. Names are [a-z0-9-], at most 20 characters.
 # Exit codes: 0 done, 2 usage, 3 an engine did not start.
 set -euo pipefail
 
@@ -29,6 +30,27 @@ check_name() {
 run_dir() { echo "$BASE_RUN/$1"; }
 socket() { echo "$(run_dir "$1")/docker.sock"; }
 pidfile() { echo "$(run_dir "$1")/docker.pid"; }
+# The engine's own default bridge (interface names are at most 15 bytes): al<10 hex of its name>.
+bridge() { echo "al$(printf '%s' "$1" | sha256sum | cut -c1-10)"; }
+
+# A /24 in 10.213.0.0/16 that no interface of the host has yet, for the bridge's address.
+free_subnet() {
+  local n
+  for ((n = 1; n < 255; n++)); do
+    ip -4 addr show | grep -q "inet 10\.213\.$n\." || { echo "10.213.$n.1/24"; return 0; }
+  done
+  say "no free /24 left in 10.213.0.0/16"
+  exit 3
+}
+
+make_bridge() {
+  local br; br=$(bridge "$1")
+  ip link show "$br" >/dev/null 2>&1 && return 0
+  ip link add name "$br" type bridge
+  ip addr add "$(free_subnet)" dev "$br"
+  ip link set "$br" up
+}
+
 answers() { timeout 5 docker -H "unix://$(socket "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 alive() { local pid; pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
@@ -41,6 +63,7 @@ start() {
     return 0
   fi
   mkdir -p "$dir/exec" "$data"
+  make_bridge "$name"
   rm -f "$(pidfile "$name")" "$(socket "$name")"
   # Own containerd namespaces and cgroup parent: `stop` can find every process this engine left.
   nohup dockerd \
@@ -48,7 +71,7 @@ start() {
     -H "unix://$(socket "$name")" \
     --containerd-namespace "airlock-$name" --containerd-plugins-namespace "airlock-$name-plugins" \
     --cgroup-parent "/airlock-$name" \
-    --bridge none --iptables=false --ip6tables=false --ip-masq=false \
+    --bridge "$(bridge "$name")" --iptables=false --ip6tables=false --ip-masq=false \
     >>"$dir/dockerd.log" 2>&1 </dev/null &
   disown || true
   local i
@@ -103,6 +126,7 @@ stop() {
     umount -l "$m" 2>/dev/null || true
   done
   find /sys/fs/cgroup -depth -type d -path "*/airlock-$name*" -exec rmdir {} + 2>/dev/null || true
+  ip link del "$(bridge "$name")" 2>/dev/null || true
   rm -rf "$dir" "$data"
 }
 

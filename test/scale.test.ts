@@ -113,6 +113,8 @@ describe('cells across several engines', () => {
     const containers = ev.filter((e) => e.phase === 'container');
     expect(containers).toHaveLength(6);
     for (const c of containers) expect(names).toContain(String(c.data.node));
+    // a node may be another machine: its cells mount the helper from a volume of its own, not this host's file
+    for (const c of containers) expect((c.data.helper as { source: string }).source).toMatch(/^airlock-helper-[0-9a-f]{32}$/);
     // the image went to each node by digest and measured the same there
     const shipped = ev.filter((e) => e.phase === 'ship');
     expect(new Set(shipped.map((e) => String(e.data.node)))).toEqual(new Set(placed));
@@ -162,6 +164,11 @@ describe('cells across several engines', () => {
     expect(gc.exitCode, gc.stderr).toBe(0);
     expect(await engine.containers.list({ label: [LABEL_RUN] })).toEqual([]);
   });
+});
+
+it("the main engine's default bridge survives the extra engines (a dockerd started with --bridge none would delete docker0)", async () => {
+  const r = await execa('docker', ['run', '--rm', 'airlock/busybox', 'true'], { reject: false });
+  expect(r.exitCode, r.stderr).toBe(0);
 });
 
 describe('an ssh:// engine over loopback', () => {

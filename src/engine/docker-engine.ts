@@ -48,6 +48,7 @@ export function dockerEngine(docker: Docker, { endpoint, name }: { endpoint: str
       list: (filters) => docker.listNetworks({ filters }),
     },
     volumes: {
+      create: async (spec) => void (await docker.createVolume(spec)),
       list: async (filters) => (await docker.listVolumes({ filters })).Volumes ?? [],
       remove: async (name, opts) => void (await docker.getVolume(name).remove(opts)),
     },

@@ -205,6 +205,8 @@ export interface NetworkDetails {
 }
 
 export interface VolumeClient {
+  /** creates a named volume; an existing one of that name is left as it is */
+  create(spec: { Name: string; Labels: Labels }): Promise<void>;
   list(filters: Filters): Promise<{ Name: string; Labels?: Labels | null }[]>;
   remove(name: string, opts: { force: boolean }): Promise<void>;
 }

@@ -1,16 +1,37 @@
 import type { Policy } from '../spec/schema.js';
+import { digestHex, type Digest } from '../util/digest.js';
 import { hardenedFields, hardeningMismatches, type HardeningRequest } from './hardening-rules.js';
 
-/** Where the controller's static helper (busybox) appears inside every cell, read-only. */
-export const HELPER_MOUNT = '/.airlock/busybox';
+/** The folder and name of the controller's static helper (busybox) inside every cell, read-only. */
+export const HELPER_DIR = '/.airlock';
+export const HELPER_NAME = 'busybox';
+export const HELPER_MOUNT = `${HELPER_DIR}/${HELPER_NAME}`;
+
+/**
+ * How the helper gets into a container: the controller's file bound at HELPER_MOUNT (an engine
+ * on this machine), or a volume holding only that file bound at HELPER_DIR (an engine that
+ * cannot see this machine's files; helper-volume.ts). Either way read-only.
+ */
+export interface HelperMount {
+  source: string;
+  target: string;
+}
+
+/** The helper as a file of this machine. */
+export const hostHelper = (path: string): HelperMount => ({ source: path, target: HELPER_MOUNT });
+
+/** The volume holding one helper binary on an engine, named by its digest so every run can share it. */
+export function helperVolumeName(digest: Digest): string {
+  return `airlock-helper-${digestHex(digest).slice(0, 32)}`;
+}
 
 /** The parts of a policy the hardening speaks about (a service's policy is one too). */
 export type HardeningPolicy = Pick<Policy, 'readOnlyRootfs' | 'tmpfs' | 'user' | 'memoryBytes' | 'pids' | 'cpus'>;
 
 export interface HardeningInput {
   policy: HardeningPolicy;
-  /** host path of the static helper binary bind-mounted read-only at HELPER_MOUNT */
-  helper?: string;
+  /** where the static helper comes from, mounted read-only */
+  helper?: HelperMount;
   runtime?: string;
   /** an internal (no-egress) network holding the cell's services; without services: none */
   network?: string;
@@ -29,7 +50,7 @@ export function hardeningRequest({ policy, helper, runtime, network, user }: Har
     pids: policy.pids,
     cpus: policy.cpus,
     ...(runtime ? { runtime } : {}),
-    binds: helper ? [{ source: helper, target: HELPER_MOUNT }] : [],
+    binds: helper ? [helper] : [],
   };
 }
 

@@ -13,7 +13,7 @@ export const LABEL_BUILT_BY_SPEC = 'dev.airlock.spec';
 /** On base images: the normalized rootfs digest measured when the image was made. */
 export const LABEL_ROOTFS = 'dev.airlock.rootfs-digest';
 
-export type ResourceRole = 'cell' | 'measure' | 'service';
+export type ResourceRole = 'cell' | 'measure' | 'service' | 'helper';
 
 export function runLabels(runId: string, role: ResourceRole): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_PID]: String(process.pid), [LABEL_ROLE]: role };

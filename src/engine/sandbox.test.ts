@@ -1,3 +1,4 @@
+import { hostHelper } from './hardening.js';
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../spec/schema.js';
 import type { ContainerSpec } from './engine.js';
@@ -38,7 +39,7 @@ function recordingEngine(edit: (created: { HostConfig: Record<string, unknown>; 
   return { engine, calls, created: () => created! };
 }
 
-const options = { runId: 'r1', cell: 'linux', image: 'airlock/busybox', policy: POLICY, env: {}, helper: '/cas/helpers/busybox', lifetimeMs: 60_000 };
+const options = { runId: 'r1', cell: 'linux', image: 'airlock/busybox', policy: POLICY, env: {}, helper: hostHelper('/cas/helpers/busybox'), lifetimeMs: 60_000 };
 
 describe('Sandbox.create', () => {
   it('creates the cell hardened by the rule table and keeps it when the engine applied all of it', async () => {

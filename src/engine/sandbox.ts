@@ -3,7 +3,7 @@ import { AirlockError } from '../errors.js';
 import type { Policy } from '../spec/schema.js';
 import { isNotFound } from './client.js';
 import type { Engine, EngineContainer } from './engine.js';
-import { HELPER_MOUNT, hardenedCreate, policyMismatches, type ReadbackHostConfig } from './hardening.js';
+import { HELPER_MOUNT, hardenedCreate, policyMismatches, type HelperMount, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { DEFAULT_HOSTNAME, envList, variationEnv, type Variation } from './variation.js';
 
@@ -16,7 +16,7 @@ export interface SandboxOptions {
   env: Record<string, string>;
   workdir?: string;
   /** host path of the static busybox that keeps the cell alive and enforces step timeouts */
-  helper: string;
+  helper: HelperMount;
   /** the keeper exits after this long, so a crashed controller never leaves a cell running forever */
   lifetimeMs: number;
   runtime?: string;

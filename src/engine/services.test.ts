@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELPER_MOUNT } from './hardening.js';
+import { HELPER_DIR, HELPER_MOUNT, hostHelper } from './hardening.js';
 import { LABEL_ROLE, LABEL_RUN } from './labels.js';
 import type { CellNetwork } from './network.js';
 import { attachmentProblems, checkServiceSpecs, serviceCreateOptions, serviceHostConfig, serviceMismatches, strategyFor, type ServiceSpec } from './services.js';
@@ -52,8 +52,10 @@ describe('serviceCreateOptions', () => {
     expect(opts).toMatchObject({ Image: 'airlock/debian:bookworm', Cmd: ['postgres'], User: '999:999', Env: ['POSTGRES_PASSWORD=x'], Hostname: 'db' });
   });
 
-  it('mounts the helper read-only only when given one', () => {
-    expect(serviceHostConfig(spec, network, '/bin/busybox').Binds).toEqual([`/bin/busybox:${HELPER_MOUNT}:ro`]);
+  it('mounts the helper read-only only when given one: the host file, or a volume on a node', () => {
+    expect(serviceHostConfig(spec, network, hostHelper('/bin/busybox')).Binds).toEqual([`/bin/busybox:${HELPER_MOUNT}:ro`]);
+    expect(serviceHostConfig(spec, network, { source: 'airlock-helper-ab', target: HELPER_DIR }).Binds).toEqual(['airlock-helper-ab:/.airlock:ro']);
+    expect(serviceHostConfig(spec, network).Binds).toEqual([]);
   });
 });
 

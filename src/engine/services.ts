@@ -1,7 +1,7 @@
 import { AirlockError, isAirlockError } from '../errors.js';
 import { isNotFound } from './client.js';
 import type { ContainerDetails, ContainerSpec, Engine, EngineContainer } from './engine.js';
-import { HELPER_MOUNT, hardenedCreate, policyMismatches, type HardeningInput, type ReadbackHostConfig } from './hardening.js';
+import { HELPER_MOUNT, hardenedCreate, policyMismatches, type HardeningInput, type HelperMount, type ReadbackHostConfig } from './hardening.js';
 import { runLabels } from './labels.js';
 import { LABEL_CELL, type CellNetwork } from './network.js';
 import { lastLogLines } from './wait/logs.js';
@@ -74,7 +74,7 @@ export interface StartServicesOptions {
    * read-only at HELPER_MOUNT, as in cells, and `port` waits read
    * /proc/net/tcp with it, so the image needs no tools of its own.
    */
-  helper?: string;
+  helper?: HelperMount;
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -96,12 +96,12 @@ export function checkServiceSpecs(services: ServiceSpec[]): void {
 }
 
 /** A service is hardened like a cell (the same rule table), but on the cell's internal network instead of none. */
-export function serviceHardening(spec: ServiceSpec, network: CellNetwork, helper?: string): HardeningInput {
+export function serviceHardening(spec: ServiceSpec, network: CellNetwork, helper?: HelperMount): HardeningInput {
   return { policy: spec, network: network.name, ...(helper ? { helper } : {}) };
 }
 
 /** The HostConfig of a service: the hardened one, plus no restarts and bounded logs. */
-export function serviceHostConfig(spec: ServiceSpec, network: CellNetwork, helper?: string): Record<string, unknown> {
+export function serviceHostConfig(spec: ServiceSpec, network: CellNetwork, helper?: HelperMount): Record<string, unknown> {
   return {
     ...hardenedCreate(serviceHardening(spec, network, helper)).HostConfig,
     RestartPolicy: { Name: 'no' },
@@ -133,7 +133,7 @@ export function serviceCreateOptions(spec: ServiceSpec, opts: Omit<StartServices
 }
 
 /** Differences between what a service asked for and what the engine applied; any one refuses the service. */
-export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: ReadbackHostConfig, user: string, helper?: string): string[] {
+export function serviceMismatches(spec: ServiceSpec, network: CellNetwork, got: ReadbackHostConfig, user: string, helper?: HelperMount): string[] {
   return policyMismatches(serviceHardening(spec, network, helper), got, user);
 }
 
@@ -158,7 +158,7 @@ export function attachmentProblems(name: string, network: CellNetwork, endpoints
 }
 
 /** Healthcheck if the service has one, else its `wait`, else "running". */
-export function strategyFor(spec: ServiceSpec, helper?: string): WaitStrategy {
+export function strategyFor(spec: ServiceSpec, helper?: HelperMount): WaitStrategy {
   if (spec.healthcheck) return Wait.forHealthcheck();
   const w = spec.wait;
   if (!w) return Wait.forRunning();

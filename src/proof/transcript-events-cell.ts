@@ -69,10 +69,14 @@ export const NetworkEventSchema = z.object({
   readback: z.object({ Internal: z.boolean(), Driver: z.string(), IPAM: z.unknown(), Labels: z.record(z.string(), z.string()) }),
 });
 
+/** The helper volume a container on a node mounted instead of the controller's file (helper-volume.ts). */
+const HelperVolumeSchema = z.object({ source: z.string().min(1), target: z.string().min(1) });
+
 export const ServiceEventSchema = z.object({
   cell: z.string().min(1),
   /** the node that ran it and read it back, in a multi-engine run */
   node: z.string().min(1).optional(),
+  helper: HelperVolumeSchema.optional(),
   name: z.string().min(1),
   containerId: z.string().min(1),
   /** the policy the service was created for */
@@ -92,6 +96,7 @@ export const ContainerEventSchema = z.object({
   env: z.string().min(1),
   /** the node that ran it and read it back, in a multi-engine run */
   node: z.string().min(1).optional(),
+  helper: HelperVolumeSchema.optional(),
   containerId: z.string().min(1),
   image: z.string(),
   imageId: z.string(),

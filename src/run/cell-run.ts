@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { Engine } from '../engine/engine.js';
+import type { HelperMount } from '../engine/hardening.js';
 import { tarToCas, type OutputEntry } from '../archive/extract.js';
 import { createCellNetwork, removeNetwork, type CellNetwork } from '../engine/network.js';
 import type { RuntimeInfo } from '../engine/runtime.js';
@@ -60,7 +61,10 @@ export interface CellRunContext {
   transcript: TranscriptWriter;
   reporter: Reporter;
   runId: string;
+  /** the host path of the helper (a VM cell's guest root takes the file) */
   helper: string;
+  /** how containers on the cell's engine mount the helper: that file, or a volume on a node */
+  helperMount: HelperMount;
   /** records a CAS blob the bundle depends on */
   addBlob: (b: { digest: Digest; size: number; role: string; name: string }) => void;
   signal: AbortSignal;
@@ -125,10 +129,10 @@ export async function runCellInContainer(
           startupTimeoutMs: s.startupTimeoutMs,
         })),
         signal: ctx.signal,
-        helper: ctx.helper,
+        helper: ctx.helperMount,
       });
       for (const [i, svc] of running.entries()) {
-        transcript.append('service', { cell, ...(ctx.node ? { node: ctx.node } : {}), policy: services[i]!.policy, ...svc });
+        transcript.append('service', { cell, ...nodeFields(ctx), policy: services[i]!.policy, ...svc });
         ctx.reporter.event({ type: 'service-ready', cell, service: svc.name, afterMs: svc.healthyAfterMs, strategy: svc.strategy });
       }
     }
@@ -150,7 +154,7 @@ async function runSandboxed(ctx: CellRunContext, cell: string, spec: Environment
     policy: spec.policy,
     env: spec.env,
     ...(spec.workdir ? { workdir: spec.workdir } : {}),
-    helper: ctx.helper,
+    helper: ctx.helperMount,
     lifetimeMs,
     ...(ctx.runtime ? { runtime: ctx.runtime.name } : {}),
     ...(network ? { network: network.name } : {}),
@@ -160,7 +164,7 @@ async function runSandboxed(ctx: CellRunContext, cell: string, spec: Environment
   try {
     transcript.append('container', {
       env: cell,
-      ...(ctx.node ? { node: ctx.node } : {}),
+      ...nodeFields(ctx),
       containerId: sandbox.id,
       image: image.name,
       imageId: image.imageId,
@@ -283,4 +287,12 @@ export function recordOutputSet(ctx: CellRunContext, cell: string, path: string,
   outcome.outputSets.push({ path, entries });
   ctx.transcript.append('output', { env: cell, path, entries });
   ctx.reporter.event({ type: 'output-collected', env: cell, path, files: files.length, bytes: files.reduce((t, f) => t + f.size, 0) });
+}
+
+/** Where a container ran, for its event: the node, and the helper volume when the helper was not this machine's file. */
+function nodeFields(ctx: CellRunContext): { node?: string; helper?: HelperMount } {
+  return {
+    ...(ctx.node ? { node: ctx.node } : {}),
+    ...(ctx.helperMount.source !== ctx.helper ? { helper: ctx.helperMount } : {}),
+  };
 }

@@ -38,7 +38,8 @@ export interface CellOutcome {
   error?: AirlockError;
 }
 
-export interface CellContext extends CellRunContext {
+/** What a cell needs from its run; the helper's mount depends on where it is placed. */
+export interface CellContext extends Omit<CellRunContext, 'helperMount'> {
   /** where the cell runs; `docker` is its engine */
   place: CellNode;
   builder: Builder;
@@ -150,10 +151,11 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     // the images go where the cell runs, their rootfs checked there (nothing to do on the building engine)
     await ctx.place.ship({ imageId: image.imageId, rootfsDigest: image.rootfsDigest });
     for (const s of services) await ctx.place.ship({ imageId: s.imageRef, ...(s.rootfsDigest ? { rootfsDigest: s.rootfsDigest as Digest } : {}) });
+    const runCtx = { ...ctx, helperMount: await ctx.place.helperMount(ctx.helper, image.imageId) };
     const outcome =
       cell.spec.isolation === 'vm'
-        ? await (await import('./cell-run-vm.js')).runCellInVm(ctx, cell.id, cell.spec, cellImage)
-        : await runCellInContainer(ctx, cell.id, cell.spec, cellImage, services);
+        ? await (await import('./cell-run-vm.js')).runCellInVm(runCtx, cell.id, cell.spec, cellImage)
+        : await runCellInContainer(runCtx, cell.id, cell.spec, cellImage, services);
     const durationMs = Math.round(performance.now() - started);
     const status: CellStatus = outcome.verdict;
     const cachedSteps = outcome.steps.map((s) => ({

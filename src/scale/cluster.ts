@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.js';
+import { hostHelper, type HelperMount } from '../engine/hardening.js';
+import { ensureHelperVolume } from '../engine/helper-volume.js';
 import { AirlockError } from '../errors.js';
 import type { PlannedCell } from '../plan/plan.js';
-import type { Digest } from '../util/digest.js';
+import { sha256Digest, type Digest } from '../util/digest.js';
 import { answers, type RunNode } from './nodes.js';
 import { Placement, type Resources } from './placement.js';
 import { ImageShipper } from './ship.js';
@@ -15,6 +18,8 @@ export interface CellNode {
   ship(image: ShipRequest): Promise<void>;
   /** whether the engine stopped answering: asked when a cell on it ended in an error */
   lost(): Promise<boolean>;
+  /** how containers there mount the helper whose file is at `hostPath`; `image` is one the engine has */
+  helperMount(hostPath: string, image: string): Promise<HelperMount>;
 }
 
 export interface ShipRequest {
@@ -35,7 +40,7 @@ export interface Cluster {
 
 /** The one engine of a plain run: every cell on it, nothing to ship. */
 export function singleEngine(engine: Engine, parallel: number): Cluster {
-  const node: CellNode = { engine, ship: async () => undefined, lost: async () => false };
+  const node: CellNode = { engine, ship: async () => undefined, lost: async () => false, helperMount: async (hostPath) => hostHelper(hostPath) };
   return { parallel, engines: [engine], place: async () => ({ node, release: () => undefined }), markLost: () => undefined };
 }
 
@@ -54,7 +59,9 @@ export interface Shipment {
 export function multiEngine(nodes: readonly RunNode[], opts: { source: Engine; runId: string; onShipped: (s: Shipment) => void }): Cluster {
   const placement = new Placement(nodes.map((n) => ({ node: n, name: n.facts.name, capacity: n.facts.capacity })));
   const shipper = new ImageShipper(opts.source, opts.runId);
-  const cellNode = (n: RunNode): CellNode => ({
+  const cellNode = (n: RunNode): CellNode => {
+    let volume: Promise<HelperMount> | undefined;
+    return {
     name: n.facts.name,
     engine: n.engine,
     ship: async (image) => {
@@ -63,7 +70,15 @@ export function multiEngine(nodes: readonly RunNode[], opts: { source: Engine; r
       if (done.first) opts.onShipped({ node: n.facts.name, imageId: image.imageId, rootfsDigest: done.rootfsDigest, transferred: done.transferred, durationMs: Math.round(performance.now() - started) });
     },
     lost: async () => !(await answers(n.engine)),
-  });
+    // a node may be another machine: it gets the helper as a volume of its own, filled once per run
+    helperMount: (hostPath, image) => {
+      if (n.engine.endpoint === opts.source.endpoint) return Promise.resolve(hostHelper(hostPath));
+      volume ??= readFile(hostPath).then((bytes) => ensureHelperVolume(n.engine, { bytes, digest: sha256Digest(bytes) }, image, opts.runId));
+      volume.catch(() => (volume = undefined));
+      return volume;
+    },
+  };
+  };
   const byName = new Map(nodes.map((n) => [n.facts.name, cellNode(n)]));
   const engines = [opts.source, ...nodes.map((n) => n.engine).filter((e) => e.endpoint !== opts.source.endpoint)];
   return {

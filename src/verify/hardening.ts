@@ -1,7 +1,8 @@
-import { HELPER_MOUNT } from '../engine/hardening.js';
+import { HELPER_DIR, helperVolumeName, hostHelper, type HelperMount } from '../engine/hardening.js';
 import { hardeningMismatches, isRootUser, type HardeningRequest } from '../engine/hardening-rules.js';
 import type { EventData, TypedEvent } from '../proof/transcript-events.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
+import type { Digest } from '../util/digest.js';
 import { verifyError } from './fail.js';
 
 /**
@@ -25,10 +26,23 @@ export function cellNetworks(events: readonly TypedEvent[]): Map<string, EventDa
   return new Map(events.flatMap((e) => (e.phase === 'network' ? [[e.data.cell, e.data] as const] : [])));
 }
 
-/** The host path of the helper every cell mounts, from the environment event. */
-export function helperPath(events: readonly TypedEvent[]): string | undefined {
-  for (const e of events) if (e.phase === 'environment') return e.data.helper.path;
+/** The helper every cell mounts, from the environment event: its host path and digest. */
+export function helperOf(events: readonly TypedEvent[]): { path: string; digest: Digest } | undefined {
+  for (const e of events) if (e.phase === 'environment') return { path: e.data.helper.path, digest: e.data.helper.digest };
   return undefined;
+}
+
+/**
+ * How a container mounted the helper: the host's file, or (on a node that cannot see it,
+ * as its event says) the volume named for that same helper's digest at HELPER_DIR, nothing else.
+ */
+export function helperMountOf(s: Subject, helper: { path: string; digest: Digest } | undefined, recorded: HelperMount | undefined): HelperMount | undefined {
+  if (!recorded) return helper ? hostHelper(helper.path) : undefined;
+  const expected = helper ? { source: helperVolumeName(helper.digest), target: HELPER_DIR } : undefined;
+  if (!expected || recorded.source !== expected.source || recorded.target !== expected.target) {
+    throw fail(s, 'Binds', `mounted ${recorded.source} at ${recorded.target} as its helper, expected ${expected ? `the volume ${expected.source} at ${expected.target}` : 'no helper'}`, { actual: recorded, expected: expected ?? null });
+  }
+  return recorded;
 }
 
 function fail(s: Subject, field: string, message: string, extra: Record<string, unknown> = {}) {
@@ -54,7 +68,7 @@ export function allowedNetwork(s: Subject, networkMode: unknown, own: EventData<
 }
 
 /** The request the event's policy stands for, after checking it loosens nothing its `loosened` does not name. */
-export function requestOf(s: Subject, policy: Policy, opts: { network: string; runtime?: string; helper?: string; user?: string }): HardeningRequest {
+export function requestOf(s: Subject, policy: Policy, opts: { network: string; runtime?: string; helper?: HelperMount; user?: string }): HardeningRequest {
   const loosened = new Set(policy.loosened);
   const user = opts.user ?? policy.user;
   if (!policy.readOnlyRootfs && !loosened.has('readOnlyRootfs')) throw fail(s, 'ReadonlyRootfs', 'the policy has a writable root but does not loosen readOnlyRootfs', { actual: false });
@@ -68,7 +82,7 @@ export function requestOf(s: Subject, policy: Policy, opts: { network: string; r
     pids: policy.pids,
     cpus: policy.cpus,
     ...(opts.runtime ? { runtime: opts.runtime } : {}),
-    binds: opts.helper ? [{ source: opts.helper, target: HELPER_MOUNT }] : [],
+    binds: opts.helper ? [opts.helper] : [],
   };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildPredicate, buildStatement, type Statement } from '../proof/statement.js';
 import type { TypedEvent } from '../proof/transcript-events.js';
-import { sha256Digest } from '../util/digest.js';
+import { HELPER_DIR, helperVolumeName } from '../engine/hardening.js';
+import { sha256Digest, type Digest } from '../util/digest.js';
 import { checkPolicy } from './policy.js';
 import { cellStarted, containerData, environmentData, event, HARDENED, networkData, serviceData } from './testing/events.js';
 
@@ -80,6 +81,18 @@ describe('checkPolicy', () => {
     expect(check([container({ user: '0:0', policy: { user: '0:0', loosened: ['user'] } })])).toBe(1);
     // a repro variation runs as another user, recorded with it
     expect(check([container({ user: '1234:1234', variation: { user: '1234:1234' } })])).toBe(1);
+  });
+
+  it('a container on a node mounts the volume named for the same helper, read-only at /.airlock, and nothing else', () => {
+    const helper = (env.data as { helper: { digest: Digest } }).helper;
+    const volume = { source: helperVolumeName(helper.digest), target: HELPER_DIR };
+    expect(check([container({ hostConfig: { ...HARDENED, Binds: [`${volume.source}:/.airlock:ro`] }, helper: volume })])).toBe(1);
+    // another volume, another place, or the volume written to
+    refused([container({ hostConfig: { ...HARDENED, Binds: ['evil:/.airlock:ro'] }, helper: { source: 'evil', target: HELPER_DIR } })], { field: 'Binds' });
+    refused([container({ hostConfig: { ...HARDENED, Binds: [`${volume.source}:/usr:ro`] }, helper: { ...volume, target: '/usr' } })], { field: 'Binds' });
+    refused([container({ hostConfig: { ...HARDENED, Binds: [`${volume.source}:/.airlock:rw`] }, helper: volume })], { field: 'Binds' });
+    // the event says volume but the engine read back the host file: the read-back decides
+    refused([container({ helper: volume })], { field: 'Binds' });
   });
 
   it('TRANSCRIPT_EVENT_INVALID when a container event has no read-back HostConfig', () => {

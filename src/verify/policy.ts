@@ -2,7 +2,7 @@ import type { Statement } from '../proof/statement.js';
 import type { TypedEvent } from '../proof/transcript-events.js';
 import { BUNDLE_FILES } from '../proof/manifest.js';
 import { verifyError } from './fail.js';
-import { allowedNetwork, cellNetworks, checkReadback, helperPath, requestOf, type Subject } from './hardening.js';
+import { allowedNetwork, cellNetworks, checkReadback, helperMountOf, helperOf, requestOf, type Subject } from './hardening.js';
 import { checkVm } from './vm.js';
 
 const where = (seq: number) => `${BUNDLE_FILES.transcript} seq ${seq}`;
@@ -37,7 +37,7 @@ export function checkPolicy(events: readonly TypedEvent[], statement: Statement)
   }
 
   const networks = cellNetworks(events);
-  const helper = helperPath(events);
+  const helper = helperOf(events);
   /** The signed policy's loosenings for a cell, else POLICY_MISSING. */
   const signedLoosened = (cell: string, seq: number): string[] => {
     const environment = Object.hasOwn(external.policy, cell) ? cell : envOfCell.get(cell);
@@ -73,10 +73,11 @@ export function checkPolicy(events: readonly TypedEvent[], statement: Statement)
       }
       const network = allowedNetwork(s, d.hostConfig.NetworkMode, networks.get(d.env));
       if (network !== 'none' && d.network?.internal !== true) allowedNetwork(s, d.hostConfig.NetworkMode, undefined);
+      const mount = helperMountOf(s, helper, d.helper);
       const request = requestOf(s, d.policy, {
         network,
         ...(d.isolation === 'gvisor' ? { runtime: 'runsc' } : {}),
-        ...(helper ? { helper } : {}),
+        ...(mount ? { helper: mount } : {}),
         ...(d.variation?.user ? { user: d.variation.user } : {}),
       });
       checkReadback(s, request, d.hostConfig, d.user);
@@ -88,7 +89,8 @@ export function checkPolicy(events: readonly TypedEvent[], statement: Statement)
       const own = networks.get(d.cell);
       // a service is always on its cell's internal network: "none" would be as wrong as a bridge
       const network = allowedNetwork(s, d.hostConfig.NetworkMode === 'none' ? '(none)' : d.hostConfig.NetworkMode, own);
-      checkReadback(s, requestOf(s, d.policy, { network, ...(helper ? { helper } : {}) }), d.hostConfig, d.user);
+      const mount = helperMountOf(s, helper, d.helper);
+      checkReadback(s, requestOf(s, d.policy, { network, ...(mount ? { helper: mount } : {}) }), d.hostConfig, d.user);
       checked++;
     } else if (event.phase === 'vm') checkVm(event);
   }

@@ -54,7 +54,7 @@ export const environmentData = (blob: { digest: Digest; size: number } = { diges
   helper: { path: HELPER, package: 'busybox-static 1:1.35.0-4+b3', deb: sha256Digest('deb'), ...blob },
 });
 
-export const containerData = (over: { env?: string; hostConfig?: unknown; policy?: Partial<Policy>; user?: string; isolation?: string; network?: unknown; variation?: unknown } = {}) => {
+export const containerData = (over: { env?: string; hostConfig?: unknown; policy?: Partial<Policy>; user?: string; isolation?: string; network?: unknown; variation?: unknown; helper?: unknown } = {}) => {
   const policy = { ...POLICY, ...over.policy };
   return {
     env: over.env ?? 'linux',
@@ -67,6 +67,7 @@ export const containerData = (over: { env?: string; hostConfig?: unknown; policy
     policy,
     ...(over.variation ? { variation: over.variation } : {}),
     ...(over.network ? { network: over.network } : {}),
+    ...(over.helper ? { helper: over.helper } : {}),
     hostConfig: 'hostConfig' in over ? over.hostConfig : HARDENED,
   };
 };
