@@ -4,8 +4,7 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDockerfileStages } from '../src/plan/dockerfile.js';
-import { Cas } from '../src/store/cas.js';
-import { digestHex } from '../src/util/digest.js';
+import { digestHex, sha256Digest } from '../src/util/digest.js';
 import { REPO } from './helpers.js';
 
 const COMPOSE = join(REPO, 'infra/compose.yaml');
@@ -46,9 +45,10 @@ describe("the project's dev stack (infra/compose.yaml)", () => {
     expect(services.reports?.depends_on).toEqual({ cas: { condition: 'service_healthy' } });
   });
 
-  it('comes up healthy and serves the CAS by digest', async () => {
-    const cas = await Cas.open(join(REPO, 'artifacts'));
-    const probe = await cas.put(Buffer.from(`dev stack probe ${PROJECT}\n`));
+  it('comes up healthy and serves the shared remote cache: PUT then GET by digest, nothing outside /cas/ and /ac/', async () => {
+    // cas-server is FROM the stack's own locked nginx base
+    const base = await execa('node', [join(REPO, 'bin/airlock'), 'base', '-f', join(REPO, 'infra/airlock.yaml')], { reject: false, cwd: REPO });
+    expect(base.exitCode, base.stderr).toBe(0);
     const up = await compose('up', '-d', '--build');
     expect(up.exitCode, up.stderr).toBe(0);
     const deadline = Date.now() + 60_000;
@@ -61,8 +61,13 @@ describe("the project's dev stack (infra/compose.yaml)", () => {
     }
     expect(states).toHaveLength(2);
     expect(states.every((s) => s.includes('(healthy)'))).toBe(true);
-    const res = await fetch(`http://127.0.0.1:9090/cas/${digestHex(probe.digest)}`);
+    const body = `dev stack probe ${PROJECT}\n`;
+    const url = `http://127.0.0.1:9090/cas/${digestHex(sha256Digest(body))}`;
+    expect((await fetch(url, { method: 'PUT', body })).status).toBeLessThan(300);
+    const res = await fetch(url);
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe(`dev stack probe ${PROJECT}\n`);
+    expect(await res.text()).toBe(body);
+    expect((await fetch('http://127.0.0.1:9090/elsewhere/x', { method: 'PUT', body })).status).toBeGreaterThanOrEqual(400);
+    expect((await fetch(url, { method: 'DELETE' })).status).toBeGreaterThanOrEqual(400);
   });
 });
