@@ -72,4 +72,44 @@ bench_remote_cache() {
   bench_row "cold runner with remote cache vs without" "$with" "$without" s 0.5
 }
 
+# The same 6 sleep-bound cells (one CPU each, 3 s) on the one engine, then placed across 3 extra
+# engines (scripts/engines.sh) by AIRLOCK_ENGINES; both --no-cache, images already built. On this
+# one host the engines share its CPUs: what grows is how many cells run at once (each engine
+# offers its CPUs), which is what a sleep- or I/O-bound matrix gains from more nodes.
+bench_engines() {
+  local names=("bs$$a" "bs$$b" "bs$$c") list="" n a b c one three
+  bash scripts/engines.sh start "${names[@]}" >/dev/null
+  trap 'bash scripts/engines.sh stop "${names[@]}" >/dev/null 2>&1 || true; cleanup' EXIT
+  for n in "${names[@]}"; do list+="${list:+,}$n=unix:///run/airlock-engines/$n/docker.sock"; done
+  mkdir -p "$work/sleep"
+  printf 'FROM airlock/busybox\n' >"$work/sleep/Dockerfile"
+  cat >"$work/sleep/airlock.yaml" <<'YAML'
+version: 1
+name: sleepy
+images:
+  box: { dockerfile: Dockerfile, context: . }
+environments:
+  nap:
+    image: box
+    policy: { cpus: 1, memory: 128m }
+    steps:
+      - { name: nap, run: "sleep 3; echo ${{ matrix.n }}" }
+matrix:
+  environment: nap
+  axes: { n: [1, 2, 3, 4, 5, 6] }
+YAML
+  node bin/airlock run --spec "$work/sleep/airlock.yaml" --root "$work/sleep" >/dev/null 2>&1 # builds the image once
+  a=$(now)
+  AIRLOCK_ENGINES= node bin/airlock run --no-cache --spec "$work/sleep/airlock.yaml" --root "$work/sleep" >/dev/null 2>&1
+  b=$(now)
+  AIRLOCK_ENGINES=$list node bin/airlock run --no-cache --spec "$work/sleep/airlock.yaml" --root "$work/sleep" >/dev/null 2>&1
+  c=$(now)
+  one=$(secs "$a" "$b")
+  three=$(secs "$b" "$c")
+  echo "6 cells of sleep 3: ${one} s on the one engine, ${three} s across 3 engines (images shipped and measured on each)"
+  # no target: on one host the engines share its two CPUs, and what it shows is the placement, not more hardware
+  bench_row "6 sleep-bound cells on 3 engines vs 1" "$three" "$one" s
+}
+
 bench_remote_cache
+bench_engines

@@ -149,9 +149,13 @@ export async function runCell(ctx: CellContext, cell: PlannedCell, resolveServic
     const missReason: MissReason = ctx.noCache ? 'no-cache' : !previous ? 'first-run' : keyChanges!.length === 0 ? 'blobs-missing' : 'inputs-changed';
     const cellImage = { name: image.name, imageId: image.imageId, rootfsDigest: image.rootfsDigest };
     // the images go where the cell runs, their rootfs checked there (nothing to do on the building engine)
-    await ctx.place.ship({ imageId: image.imageId, rootfsDigest: image.rootfsDigest });
-    for (const s of services) await ctx.place.ship({ imageId: s.imageRef, ...(s.rootfsDigest ? { rootfsDigest: s.rootfsDigest as Digest } : {}) });
-    const runCtx = { ...ctx, helperMount: await ctx.place.helperMount(ctx.helper, image.imageId) };
+    const shipped = ctx.place.ship({ imageId: image.imageId, rootfsDigest: image.rootfsDigest });
+    const [helperMount] = await Promise.all([
+      ctx.place.helperMount(ctx.helper, image.imageId),
+      shipped,
+      ...services.map((s) => ctx.place.ship({ imageId: s.imageRef, ...(s.rootfsDigest ? { rootfsDigest: s.rootfsDigest as Digest } : {}) })),
+    ]);
+    const runCtx = { ...ctx, helperMount };
     const outcome =
       cell.spec.isolation === 'vm'
         ? await (await import('./cell-run-vm.js')).runCellInVm(runCtx, cell.id, cell.spec, cellImage)

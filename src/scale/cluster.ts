@@ -73,7 +73,10 @@ export function multiEngine(nodes: readonly RunNode[], opts: { source: Engine; r
     // a node may be another machine: it gets the helper as a volume of its own, filled once per run
     helperMount: (hostPath, image) => {
       if (n.engine.endpoint === opts.source.endpoint) return Promise.resolve(hostHelper(hostPath));
-      volume ??= readFile(hostPath).then((bytes) => ensureHelperVolume(n.engine, { bytes, digest: sha256Digest(bytes) }, image, opts.runId));
+      // needs only an image on the node, not its measurement: it runs while the rootfs is measured
+      volume ??= Promise.all([readFile(hostPath), shipper.present(n.engine, image)]).then(([bytes]) =>
+        ensureHelperVolume(n.engine, { bytes, digest: sha256Digest(bytes) }, image, opts.runId),
+      );
       volume.catch(() => (volume = undefined));
       return volume;
     },

@@ -30,6 +30,8 @@ export interface ShipResult {
  */
 export class ImageShipper {
   readonly #done = new Map<string, Promise<Omit<ShipResult, 'first'>>>();
+  /** settles once the node holds the image (loaded or found), before its rootfs is measured */
+  readonly #present = new Map<string, Promise<void>>();
   readonly #sourceDigests = new Map<string, Promise<Digest>>();
 
   constructor(
@@ -41,28 +43,42 @@ export class ImageShipper {
     const key = `${node.endpoint}\0${image.imageId}`;
     const known = this.#done.get(key);
     if (known) return { ...(await known), first: false };
-    const done = this.#ship(node, image);
+    const load = this.#load(node, image.imageId);
+    const done = this.#check(node, image, load);
+    this.#present.set(key, load.then(() => undefined));
     this.#done.set(key, done);
     try {
       return { ...(await done), first: true };
     } catch (e) {
       // a failed shipment (the node went away) is tried again by the next cell that needs it
       this.#done.delete(key);
+      this.#present.delete(key);
       throw e;
     }
   }
 
-  async #ship(node: Engine, image: ShippedImage): Promise<Omit<ShipResult, 'first'>> {
-    const expected = image.rootfsDigest ?? (await this.#sourceDigest(image.imageId));
-    if (node.endpoint === this.source.endpoint) return { transferred: false, rootfsDigest: expected };
-    const present = await node.images.inspect(image.imageId).then(
+  /** Settles once `ensure` has the image on the node (what needs only its presence need not wait for the measurement). */
+  present(node: Engine, imageId: string): Promise<void> {
+    return this.#present.get(`${node.endpoint}\0${imageId}`) ?? Promise.reject(new Error(`${imageId} is not being shipped to ${node.name}`));
+  }
+
+  /** Whether the node had the image, after loading it there when it had not. */
+  async #load(node: Engine, imageId: string): Promise<boolean> {
+    if (node.endpoint === this.source.endpoint) return true;
+    const present = await node.images.inspect(imageId).then(
       () => true,
       (e: unknown) => {
         if (isNotFound(e)) return false;
         throw e;
       },
     );
-    if (!present) await node.images.load(await this.source.images.save(image.imageId));
+    if (!present) await node.images.load(await this.source.images.save(imageId));
+    return present;
+  }
+
+  async #check(node: Engine, image: ShippedImage, load: Promise<boolean>): Promise<Omit<ShipResult, 'first'>> {
+    const [expected, present] = await Promise.all([image.rootfsDigest ?? this.#sourceDigest(image.imageId), load]);
+    if (node.endpoint === this.source.endpoint) return { transferred: false, rootfsDigest: expected };
     const measured = await measureImage(node, image.imageId, this.runId);
     if (measured.digest !== expected) {
       throw new AirlockError('IMAGE_MISMATCH', `image ${image.imageId} measures ${measured.digest} on ${node.name}, not ${expected} as on ${this.source.name}`, {
