@@ -8,7 +8,7 @@ rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 export BENCH_ROWS=$rows
 status=0
-for script in startup cell-overhead vm-cell repro-attribution; do
+for script in startup run-overhead cell-overhead matrix vm-cell repro repro-attribution; do
   echo "== bench/$script.sh"
   bash "bench/$script.sh" || { echo "bench/$script.sh failed" >&2; status=1; }
   echo
