@@ -74,6 +74,8 @@ export interface ImageClient {
 
 export interface ImageDetails {
   Id: string;
+  /** the `repo:tag` names that point at it */
+  RepoTags?: string[] | null;
   Config?: { Labels?: Labels | null } | null;
 }
 

@@ -91,12 +91,12 @@ export class Builder {
     return sha256Digest(canonicalJson({ context: context.digest, dockerfile: context.dockerfileName, target: variant.spec.target ?? null, args: variant.args, labels, bases }));
   }
 
-  async #cachedImage(key: string): Promise<string | undefined> {
+  async #cachedImage(key: string): Promise<{ id: string; tags: string[] } | undefined> {
     const imageId = this.ctx.workspace.ledger.getBuild(key);
     if (!imageId) return undefined;
     return this.ctx.docker.images
       .inspect(imageId)
-      .then((i) => i.Id)
+      .then((i) => ({ id: i.Id, tags: i.RepoTags ?? [] }))
       .catch((e: unknown) => {
         if (isNotFound(e)) return undefined;
         throw e;
@@ -108,11 +108,12 @@ export class Builder {
     const context = this.ctx.contexts.get(contextKey(variant))!;
     const labels = { ...variant.spec.labels, [LABEL_BUILT_BY_SPEC]: this.ctx.specName, 'dev.airlock.image': variant.name };
     const buildKey = this.#buildKey(variant, context, labels);
-    const cachedId = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
-    if (cachedId) {
-      transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cachedId, buildKey, cached: true });
-      await docker.images.tag(cachedId, variant.tag.slice(0, variant.tag.lastIndexOf(':')), variant.tag.slice(variant.tag.lastIndexOf(':') + 1));
-      return this.#measured(variant, cachedId, 0, null);
+    const cached = this.ctx.noCache ? undefined : await this.#cachedImage(buildKey);
+    if (cached) {
+      transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cached.id, buildKey, cached: true });
+      // the tag names what this run built; it may have moved to another image since (one round trip less when not)
+      if (!cached.tags.includes(variant.tag)) await docker.images.tag(cached.id, variant.tag.slice(0, variant.tag.lastIndexOf(':')), variant.tag.slice(variant.tag.lastIndexOf(':') + 1));
+      return this.#measured(variant, cached.id, 0, null);
     }
     reporter.event({ type: 'build-started', image: variant.name, variant: variant.key, target: variant.spec.target });
     const startedAt = performance.now();
