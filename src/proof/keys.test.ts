@@ -17,6 +17,7 @@ import {
   publicKeyFromPem,
   publicKeyToPem,
   signingKeyFromPem,
+  signingKeyFromSeed,
   publicKeyPath,
   signingKeyToPem,
   trustedKeyIds,
@@ -46,6 +47,17 @@ describe('PEM encodings', () => {
     expect(privateKey.asymmetricKeyType).toBe('ed25519');
     const sig = nodeSign(null, DATA, privateKey);
     expect(nacl.sign.detached.verify(DATA, sig, key.publicKey)).toBe(true);
+  });
+
+  it('derives the public key tweetnacl derives from a seed (RFC 8032 test vector and random seeds)', () => {
+    // RFC 8032 7.1, TEST 1
+    const rfc = signingKeyFromSeed(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'));
+    expect(Buffer.from(rfc.publicKey).toString('hex')).toBe('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+    for (let i = 0; i < 8; i++) {
+      const k = generateSigningKey();
+      expect(k.publicKey).toEqual(nacl.sign.keyPair.fromSeed(k.seed).publicKey);
+      expect(naclSecretKey(k)).toEqual(nacl.sign.keyPair.fromSeed(k.seed).secretKey);
+    }
   });
 
   it('reads keys Node generated, with keyid = sha256 of the SPKI DER', () => {
