@@ -3,6 +3,9 @@
 #
 #   scripts/engines.sh start NAME...   start one dockerd per NAME (idempotent); prints one line per
 #                                      engine: NAME unix:///run/airlock-engines/NAME/docker.sock
+#   scripts/engines.sh start NAME --tls PORT CERTS
+#                                      the same, also answering on tcp://127.0.0.1:PORT with TLS both
+#                                      ways (CERTS holds ca.pem, server-cert.pem, server-key.pem)
 #   scripts/engines.sh stop NAME...    stop them by their pid files, kill what their containers left
 #                                      running, unmount and remove their directories
 #   scripts/engines.sh kill NAME       SIGKILL the engine and its containerd (an engine lost mid-work);
@@ -21,7 +24,7 @@ BASE_DATA=${AIRLOCK_ENGINES_DATA:-/var/lib/airlock-engines}
 WAIT_SECONDS=${AIRLOCK_ENGINE_WAIT:-60}
 
 say() { printf 'engines: %s\n' "$*" >&2; }
-usage() { sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 
 check_name() {
   [[ "$1" =~ ^[a-z0-9][a-z0-9-]{0,19}$ ]] || { say "bad engine name '$1' (want [a-z0-9-], 1-20 chars)"; exit 2; }
@@ -55,7 +58,10 @@ answers() { timeout 5 docker -H "unix://$(socket "$1")" version --format '{{.Ser
 alive() { local pid; pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
 start() {
-  local name=$1 dir data
+  local name=$1 dir data tls=()
+  if [ $# -eq 3 ]; then
+    tls=(-H "tcp://127.0.0.1:$2" --tlsverify --tlscacert "$3/ca.pem" --tlscert "$3/server-cert.pem" --tlskey "$3/server-key.pem")
+  fi
   dir=$(run_dir "$name")
   data="$BASE_DATA/$name"
   if alive "$(pidfile "$name")" && answers "$name"; then
@@ -68,7 +74,7 @@ start() {
   # Own containerd namespaces and cgroup parent: `stop` can find every process this engine left.
   nohup dockerd \
     --data-root "$data" --exec-root "$dir/exec" --pidfile "$(pidfile "$name")" \
-    -H "unix://$(socket "$name")" \
+    -H "unix://$(socket "$name")" "${tls[@]}" \
     --containerd-namespace "airlock-$name" --containerd-plugins-namespace "airlock-$name-plugins" \
     --cgroup-parent "/airlock-$name" \
     --bridge "$(bridge "$name")" --iptables=false --ip6tables=false --ip-masq=false \
@@ -146,11 +152,19 @@ shift
 case "$cmd" in
   start | stop | kill)
     [ $# -ge 1 ] || usage
-    for n in "$@"; do check_name "$n"; done
+    check_name "$1"
+    if [ "${2:-}" != --tls ]; then for n in "$@"; do check_name "$n"; done; fi
     [ "$(id -u)" = 0 ] || { say "starting engines needs root"; exit 3; }
     command -v dockerd >/dev/null || { say "dockerd is not installed (bash scripts/ensure-engine.sh installs it)"; exit 3; }
     case "$cmd" in
-      start) for n in "$@"; do start "$n"; done ;;
+      start)
+        if [ "${2:-}" = --tls ]; then
+          [ $# -eq 4 ] || usage
+          start "$1" "$3" "$4"
+        else
+          for n in "$@"; do start "$n"; done
+        fi
+        ;;
       stop) for n in "$@"; do stop "$n"; done ;;
       kill) for n in "$@"; do kill_engine "$n"; done ;;
     esac

@@ -171,6 +171,49 @@ it("the main engine's default bridge survives the extra engines (a dockerd start
   expect(r.exitCode, r.stderr).toBe(0);
 });
 
+describe('a tcp:// engine with TLS both ways', () => {
+  const name = `${tag}t`;
+  let certs: string;
+  let port: number;
+
+  beforeAll(async () => {
+    certs = await mkdtemp(join(tmpdir(), 'airlock-tls-'));
+    const ssl = (...args: string[]) => execa('openssl', args, { cwd: certs });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    await ssl('req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=airlock test CA');
+    const signed = async (key: string, cert: string, ext: string) => {
+      await ssl('req', ...ec, '-keyout', key, '-out', `${cert}.csr`, '-subj', '/CN=127.0.0.1');
+      await writeFile(join(certs, `${cert}.ext`), ext);
+      await ssl('x509', '-req', '-in', `${cert}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', `${cert}.ext`);
+    };
+    await signed('server-key.pem', 'server-cert.pem', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    // the client's files under docker's DOCKER_CERT_PATH names
+    await signed('key.pem', 'cert.pem', 'extendedKeyUsage=clientAuth\n');
+    port = await freePort();
+    await engineScript('start', name, '--tls', String(port), certs);
+  }, 120_000);
+
+  afterAll(async () => {
+    await engineScript('stop', name).catch(() => undefined);
+    if (certs) await rm(certs, { recursive: true, force: true });
+  }, 120_000);
+
+  it('runs a cell on tcp://127.0.0.1 with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, and does not answer without them', async () => {
+    const base = { AIRLOCK_ENGINES: `tls=tcp://127.0.0.1:${port}` };
+    const r = await run('matrix.yaml', { ...base, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs }, { args: ['--no-cache'] });
+    expect(r.code, r.stderr).toBe(0);
+    const ev = await transcriptOf(r.result.bundleDir);
+    const environment = ev.find((e) => e.phase === 'environment')!.data as { nodes: { name: string; endpoint: string }[] };
+    expect(environment.nodes).toEqual([expect.objectContaining({ name: 'tls', endpoint: `tcp://127.0.0.1:${port}` })]);
+    expect(ev.filter((e) => e.phase === 'container').every((e) => e.data.node === 'tls')).toBe(true);
+
+    // without the TLS files (plain HTTP, no client certificate) the engine does not answer
+    const refused = await run('matrix.yaml', base, { args: ['--no-cache'] });
+    expect(refused.code).toBe(3);
+    expect(refused.events.find((e) => e.type === 'node-unreachable')).toMatchObject({ node: 'tls' });
+  });
+});
+
 describe('an ssh:// engine over loopback', () => {
   let sshd: { dir: string; pid: number; port: number } | undefined;
 
