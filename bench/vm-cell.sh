@@ -31,7 +31,7 @@ import { lockedHelper } from '$PWD/src/base/ensure.ts';
 const [, mode, cacheDir] = process.argv.slice(1);
 const docker = connectEngine();
 const cas = await Cas.open('$PWD/artifacts');
-const init = (await ensureInit({ docker, cacheDir: '$PWD/artifacts/vm' })).path;
+const init = (await ensureInit({ engine: docker, cacheDir: '$PWD/artifacts/vm' })).path;
 const helper = (await lockedHelper(cas)).path;
 const image = 'airlock/busybox';
 const { Id } = await docker.images.inspect(image);

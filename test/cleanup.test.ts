@@ -21,7 +21,7 @@ afterAll(() => sb.close());
 
 async function runLabelled(runId: string) {
   const filters = { label: [`${LABEL_RUN}=${runId}`] };
-  return sb.docker.containers.list(filters);
+  return sb.engine.containers.list(filters);
 }
 
 /**
@@ -61,7 +61,7 @@ describe('interrupting a run', () => {
     expect((await runLabelled(runId!)).length).toBe(1);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(await leftovers(sb.docker, runId!)).toBe(0);
+    expect(await leftovers(sb.engine, runId!)).toBe(0);
 
     const bundleDir = join(sb.dir, 'proofs', runId!);
     const events = parseTranscript(await readFile(join(bundleDir, 'transcript.jsonl'), 'utf8'));
@@ -76,16 +76,16 @@ describe('interrupting a matrix run with services', () => {
   it('SIGINT mid-matrix removes every cell, service and network of the run', async () => {
     const { runId, child, exited } = await startRun(['--spec', join(REPO, 'examples/matrix/airlock.yaml'), '--rerun'], 'service-ready');
     const filters = { label: [`${LABEL_RUN}=${runId}`] };
-    expect((await sb.docker.networks.list(filters)).length).toBeGreaterThan(0);
+    expect((await sb.engine.networks.list(filters)).length).toBeGreaterThan(0);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(await leftovers(sb.docker, runId!)).toBe(0);
+    expect(await leftovers(sb.engine, runId!)).toBe(0);
   });
 });
 
 describe('airlock gc', () => {
   const make = async (runId: string) => {
-    const c = await sb.docker.containers.create({ Image: 'airlock/busybox', Cmd: ['true'], Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId } });
+    const c = await sb.engine.containers.create({ Image: 'airlock/busybox', Cmd: ['true'], Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId } });
     return c.id;
   };
   const owned = () => ({ runs: sb.workspace.ledger.runLiveness(), images: sb.workspace.ledger.imageIds() });
@@ -102,17 +102,17 @@ describe('airlock gc', () => {
     const ids = { live: await make('gc-live'), done: await make('gc-done'), stale: await make('gc-stale'), foreign: await make('gc-other-workspace') };
     try {
       expect(ledger.markStaleRunsInterrupted()).toEqual(['gc-stale']);
-      const removed = await collectGarbage(sb.docker, owned());
+      const removed = await collectGarbage(sb.engine, owned());
       expect(removed.containers.sort()).toEqual([ids.done, ids.stale].sort());
-      expect(await leftovers(sb.docker, 'gc-live')).toBe(1);
-      expect(await leftovers(sb.docker, 'gc-other-workspace')).toBe(1);
+      expect(await leftovers(sb.engine, 'gc-live')).toBe(1);
+      expect(await leftovers(sb.engine, 'gc-other-workspace')).toBe(1);
       // --all: every resource of this workspace, live or not; still nothing of another's
-      const all = await collectGarbage(sb.docker, owned(), { all: true });
+      const all = await collectGarbage(sb.engine, owned(), { all: true });
       expect(all.containers).toEqual([ids.live]);
-      expect(await leftovers(sb.docker, 'gc-other-workspace')).toBe(1);
+      expect(await leftovers(sb.engine, 'gc-other-workspace')).toBe(1);
     } finally {
       ledger.finishRun('gc-live', { status: 'passed', exitCode: 0 });
-      for (const id of Object.values(ids)) await sb.docker.containers.get(id).remove({ force: true }).catch(() => {});
+      for (const id of Object.values(ids)) await sb.engine.containers.get(id).remove({ force: true }).catch(() => {});
     }
   });
 
@@ -131,14 +131,14 @@ describe('airlock gc', () => {
     sb.workspace.ledger.startRun({ id: 'gc-images', specName: 's', specDigest: spec });
     for (const [name, id] of [['a@1', old], ['a@2', current]]) sb.workspace.ledger.recordImage({ runId: 'gc-images', name: name!, imageId: id!, rootfsDigest: null, buildLogDigest: null, durationMs: 1 });
     sb.workspace.ledger.finishRun('gc-images', { status: 'passed', exitCode: 0 });
-    const removed = await collectGarbage(sb.docker, owned());
+    const removed = await collectGarbage(sb.engine, owned());
     expect(removed.images).toContain(old);
     expect(removed.images).not.toContain(current);
     expect(removed.images).not.toContain(foreign);
-    expect(await sb.docker.images.inspect(current)).toMatchObject({ Id: current });
-    expect(await sb.docker.images.inspect(foreign)).toMatchObject({ Id: foreign });
-    await sb.docker.images.remove(current, { force: true });
-    await sb.docker.images.remove(foreign, { force: true });
+    expect(await sb.engine.images.inspect(current)).toMatchObject({ Id: current });
+    expect(await sb.engine.images.inspect(foreign)).toMatchObject({ Id: foreign });
+    await sb.engine.images.remove(current, { force: true });
+    await sb.engine.images.remove(foreign, { force: true });
     await execa('docker', ['rmi', '-f', 'airlock-gc-test/gc-other:latest'], { reject: false });
   });
 });

@@ -27,7 +27,7 @@ export async function lockedBusybox(): Promise<string> {
 export interface Sandbox {
   dir: string;
   workspace: Workspace;
-  docker: Engine;
+  engine: Engine;
   key: SigningKey;
   close(): void;
 }
@@ -36,7 +36,7 @@ export interface Sandbox {
 export async function sandbox(): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-it-'));
   const workspace = await openWorkspace(dir);
-  return { dir, workspace, docker: connectEngine(), key: generateSigningKey(), close: () => workspace.close() };
+  return { dir, workspace, engine: connectEngine(), key: generateSigningKey(), close: () => workspace.close() };
 }
 
 /** Writes files (path → content) under dir. */
@@ -59,7 +59,7 @@ export async function runIn(sb: Sandbox, specFile: string, opts: { environments?
   return runSpec({
     loaded: await loadSpec(specFile),
     workspace: sb.workspace,
-    docker: sb.docker,
+    engine: sb.engine,
     key: sb.key,
     reporter: silentReporter,
     signal: opts.signal ?? new AbortController().signal,

@@ -24,8 +24,8 @@ const events = async (r: RunResult) => parseTranscript(await readFile(join(r.bun
 
 async function noLeftovers(runId: string) {
   const filters = { label: [`${LABEL_RUN}=${runId}`] };
-  expect(await sb.docker.containers.list(filters)).toEqual([]);
-  expect(await sb.docker.networks.list(filters)).toEqual([]);
+  expect(await sb.engine.containers.list(filters)).toEqual([]);
+  expect(await sb.engine.networks.list(filters)).toEqual([]);
 }
 
 describe('the 12-cell matrix with two services per cell', () => {

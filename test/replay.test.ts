@@ -45,7 +45,7 @@ function options(bundleDir: string, extra: Partial<ReplayOptions> = {}): ReplayO
     trustedKeys: [a.key],
     blobDirs: [a.workspace.artifactsDir],
     workspace: b,
-    docker: a.docker,
+    engine: a.engine,
     key: a.key,
     reporter: silentReporter,
     signal: new AbortController().signal,
@@ -186,7 +186,7 @@ environments:
     const workspace = await openWorkspace(ws);
     let run: RunResult;
     try {
-      run = await runSpec({ loaded: await loadSpec(spec), workspace, docker: a.docker, key: a.key, reporter: silentReporter, signal: new AbortController().signal, fetch: { offline: true } });
+      run = await runSpec({ loaded: await loadSpec(spec), workspace, engine: a.engine, key: a.key, reporter: silentReporter, signal: new AbortController().signal, fetch: { offline: true } });
     } finally {
       workspace.close();
     }

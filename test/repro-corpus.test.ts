@@ -58,7 +58,7 @@ beforeAll(async () => {
   r = await runRepro({
     loaded: await loadSpec(join(REPO, 'examples/repro-corpus/airlock.yaml')),
     workspace: sb.workspace,
-    docker: sb.docker,
+    engine: sb.engine,
     key: sb.key,
     reporter: silentReporter,
     signal: new AbortController().signal,
@@ -105,7 +105,7 @@ describe('the repro corpus (examples/repro-corpus)', () => {
     for (const x of experiments) expect(ids(await readRunRecord(x.bundleDir))).toEqual(ids(first));
     const report = await verifyBundle({ bundleDir: r.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
     expect(report.runId).toBe(r.reproId);
-    for (const x of experiments) expect(await leftovers(sb.docker, x.runId)).toBe(0);
+    for (const x of experiments) expect(await leftovers(sb.engine, x.runId)).toBe(0);
     expect(r.report.text).toContain('attribution (');
     expect(r.report.text).toContain('fix: gzip -n');
   });

@@ -21,7 +21,7 @@ async function repro(spec: string, vary?: string): Promise<ReproResult> {
   return runRepro({
     loaded: await loadSpec(spec),
     workspace: sb.workspace,
-    docker: sb.docker,
+    engine: sb.engine,
     key: sb.key,
     reporter: silentReporter,
     signal: new AbortController().signal,
@@ -53,8 +53,8 @@ async function checkBundle(r: ReproResult): Promise<void> {
   expect(statement.predicate.buildDefinition.externalParameters.spec.digest).toMatch(/^sha256:/);
   // every run it compared and every experiment is a resolved dependency, pinned by its envelope's digest
   expect(statement.predicate.buildDefinition.resolvedDependencies.filter((d: { name: string }) => d.name.startsWith('run:'))).toHaveLength(2 + experiments.length);
-  for (const x of experiments) expect(await leftovers(sb.docker, x.runId)).toBe(0);
-  expect(await leftovers(sb.docker, r.reproId)).toBe(0);
+  for (const x of experiments) expect(await leftovers(sb.engine, x.runId)).toBe(0);
+  expect(await leftovers(sb.engine, r.reproId)).toBe(0);
 }
 
 describe('repro variations', () => {
@@ -163,7 +163,7 @@ describe('airlock repro on the real engine', () => {
     ]);
     expect(r.verdicts.images).toEqual({ 'box@44136fa355b3': 'not-reproducible' });
     expect(r.variations.filter((d) => d.status === 'on').map((d) => d.dimension)).toEqual(['time']);
-    expect(await leftovers(sb.docker, r.reproId)).toBe(0);
+    expect(await leftovers(sb.engine, r.reproId)).toBe(0);
   });
 
   it('the root example: `airlock repro --json` runs it twice, compares, and seals a verdict that verify accepts', async () => {

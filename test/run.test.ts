@@ -58,7 +58,7 @@ describe('the smoke example, end to end on the real engine', () => {
     expect(vm.data).toMatchObject({ env: 'smoke-vm', nic: 'none', accel: { used: expect.stringMatching(/^(kvm|tcg)$/), reason: expect.any(String) } });
     expect((vm.data.qemu as { argv: string[] }).argv.join(' ')).toContain('-nic none');
     expect(vm.data.kernel).toMatchObject({ sha256: expect.stringMatching(/^sha256:/) });
-    expect(await leftovers(sb.docker, r.runId)).toBe(0);
+    expect(await leftovers(sb.engine, r.runId)).toBe(0);
   });
 });
 
@@ -127,7 +127,7 @@ describe('sealed cells', () => {
     expect(after!.verdict).toBe('skipped');
     const step = (await events(r.bundleDir)).find((e) => e.phase === 'step' && e.data.name === 'hang')!;
     expect(step.data.timedOut).toBe(true);
-    expect(await leftovers(sb.docker, r.runId)).toBe(0);
+    expect(await leftovers(sb.engine, r.runId)).toBe(0);
   });
 
   it('a step\'s processes end with it: what it leaves behind is killed, and a fork bomb does not outlive its timeout', async () => {
@@ -151,7 +151,7 @@ describe('sealed cells', () => {
     expect(r.cells[0]!.outputs.map((o) => o.name)).toContain('bomb/out/before.txt');
     expect(r.verdict).toBe('failed');
     await verifyBundle({ bundleDir: r.bundleDir, trustedKeys: [sb.key], blobDirs: [sb.workspace.artifactsDir] });
-    expect(await leftovers(sb.docker, r.runId)).toBe(0);
+    expect(await leftovers(sb.engine, r.runId)).toBe(0);
   });
 
   it('a failing expectation fails the run with the diff shown', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../src/engine/client.js';
-import { HELPER_MOUNT } from '../src/engine/hardening.js';
+import { HELPER_MOUNT, hostHelper } from '../src/engine/hardening.js';
 import { LABEL_RUN } from '../src/engine/labels.js';
 import { createCellNetwork, removeNetwork, type CellNetwork } from '../src/engine/network.js';
 import { startServices, stopServices, type RunningService, type ServiceSpec } from '../src/engine/services.js';
@@ -70,7 +70,7 @@ describe('services on a cell network', () => {
   beforeAll(async () => {
     busybox = await lockedBusybox();
     network = await createCellNetwork(docker, { runId, cell: 'app' });
-    running = await startServices(docker, { runId, cell: 'app', network, services: [web, kv], helper: busybox });
+    running = await startServices(docker, { runId, cell: 'app', network, services: [web, kv], helper: hostHelper(busybox) });
   });
 
   afterAll(async () => {

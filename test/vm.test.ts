@@ -33,7 +33,7 @@ beforeAll(async () => {
   docker = connectEngine();
   kernel = await resolveKernel(await repoCas());
   busybox = await lockedBusybox();
-  init = (await ensureInit({ docker, cacheDir: join(tmp, 'init') })).path;
+  init = (await ensureInit({ engine: docker, cacheDir: join(tmp, 'init') })).path;
 });
 
 afterAll(async () => {
@@ -393,9 +393,9 @@ describe('guest roots, init and kernel are pinned and reproducible', () => {
   });
 
   it('compiles airlock-init in the engine to the same bytes, and caches it by source', async () => {
-    const a = await ensureInit({ docker, cacheDir: join(tmp, 'init') });
+    const a = await ensureInit({ engine: docker, cacheDir: join(tmp, 'init') });
     expect(a.built).toBe(false);
-    const b = await ensureInit({ docker, cacheDir: join(tmp, 'init-again') });
+    const b = await ensureInit({ engine: docker, cacheDir: join(tmp, 'init-again') });
     expect(b.built).toBe(true);
     expect(b.digest).toBe(a.digest);
   });

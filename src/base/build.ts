@@ -96,8 +96,8 @@ export function firstDifferingPaths(locked: string, built: string, max = 10): st
  * separate `tag` parameter (the image would be `<repo>:latest`). The engine must then
  * answer for `ref` with the label, or the import failed.
  */
-export async function importRootfs(docker: Engine, tarPath: string, ref: string, rootfsDigest: string): Promise<void> {
-  const stream = await docker.images.import(createReadStream(tarPath), {
+export async function importRootfs(engine: Engine, tarPath: string, ref: string, rootfsDigest: string): Promise<void> {
+  const stream = await engine.images.import(createReadStream(tarPath), {
     repo: ref,
     changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["/bin/sh"]', `LABEL ${LABEL_ROOTFS}=${rootfsDigest}`],
   });
@@ -106,7 +106,7 @@ export async function importRootfs(docker: Engine, tarPath: string, ref: string,
     if (m.error !== undefined) error = m.errorDetail?.message ?? m.error;
   });
   if (error !== undefined) throw new AirlockError('BASE_BUILD_FAILED', `importing ${ref} failed: ${error}`);
-  const label = await docker.images
+  const label = await engine.images
     .inspect(ref)
     .then((i) => i.Config?.Labels?.[LABEL_ROOTFS], () => undefined);
   if (label !== rootfsDigest) {

@@ -73,9 +73,9 @@ export function recipeDrift(recipe: BaseRecipe, entry: BaseLockEntry): string[] 
   return drift;
 }
 
-async function labelledDigest(docker: Engine, ref: string): Promise<string | undefined> {
+async function labelledDigest(engine: Engine, ref: string): Promise<string | undefined> {
   try {
-    return (await docker.images.inspect(ref)).Config?.Labels?.[LABEL_ROOTFS];
+    return (await engine.images.inspect(ref)).Config?.Labels?.[LABEL_ROOTFS];
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -89,14 +89,14 @@ async function labelledDigest(docker: Engine, ref: string): Promise<string | und
  * measure to the locked digest: a difference is a hard error naming the first differing
  * paths, never a re-pin. Never writes a lock.
  */
-export async function ensureBases(docker: Engine, opts: EnsureBaseOptions): Promise<BaseResult[]> {
+export async function ensureBases(engine: Engine, opts: EnsureBaseOptions): Promise<BaseResult[]> {
   const locks = new LockFiles();
   const say = opts.onProgress ?? (() => undefined);
   const results: BaseResult[] = [];
   for (const recipe of opts.recipes) {
     const started = performance.now();
     const entry = await locks.entry(recipe);
-    if (!opts.force && (await labelledDigest(docker, recipe.ref)) === entry.rootfsDigest) {
+    if (!opts.force && (await labelledDigest(engine, recipe.ref)) === entry.rootfsDigest) {
       results.push({ ref: recipe.ref, outcome: 'present', rootfsDigest: entry.rootfsDigest, durationMs: Math.round(performance.now() - started) });
       continue;
     }
@@ -106,7 +106,7 @@ export async function ensureBases(docker: Engine, opts: EnsureBaseOptions): Prom
     try {
       if (built.listing.digest !== entry.rootfsDigest) throw await mismatch(opts.cas, recipe, entry, built.listing);
       say(`importing ${recipe.ref} (${built.listing.entries} entries, ${built.listing.digest})`);
-      await importRootfs(docker, built.tarPath, recipe.ref, built.listing.digest);
+      await importRootfs(engine, built.tarPath, recipe.ref, built.listing.digest);
     } finally {
       await built.cleanup();
     }

@@ -38,7 +38,7 @@ export class IndexCache {
  * writer of base locks.
  */
 export async function updateBases(
-  docker: Engine,
+  engine: Engine,
   opts: { cas: Cas; recipes: readonly BaseRecipe[]; indexes?: IndexCache; signal?: AbortSignal; onProgress?: (message: string) => void },
 ): Promise<UpdateResult[]> {
   const say = opts.onProgress ?? (() => undefined);
@@ -64,7 +64,7 @@ export async function updateBases(
       const changed = !before || before.rootfsDigest !== entry.rootfsDigest || diff.length > 1;
       lock.bases[recipe.ref] = changed || !before ? entry : before;
       if (changed) await writeBaseLock(recipe.lockFile, lock);
-      await importRootfs(docker, built.tarPath, recipe.ref, built.listing.digest);
+      await importRootfs(engine, built.tarPath, recipe.ref, built.listing.digest);
       results.push({ ref: recipe.ref, changed, rootfsDigest: entry.rootfsDigest, packages: packages.length, diff, durationMs: Math.round(performance.now() - started) });
     } finally {
       await built.cleanup();

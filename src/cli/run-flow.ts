@@ -69,8 +69,8 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
   opts.reporter.steps?.(Object.fromEntries(Object.entries(loaded.spec.environments).map(([name, env]) => [name, env.steps.map((s) => s.name)])));
   const key = await loadSigningKey();
   // no engine is a plain error (exit 3) before anything starts, not a sealed bundle of a run that never ran
-  const docker = connectEngine();
-  const engine = await engineInfo(docker);
+  const engine = connectEngine();
+  const info = await engineInfo(engine);
   const nodes = await connectRunNodes(opts.reporter);
   const workspace = await openWorkspace(opts.root, remoteCacheOptions(opts.reporter));
   try {
@@ -80,8 +80,8 @@ export async function runVerifyReport(opts: FlowOptions): Promise<FlowResult> {
         ...(opts.environments?.length ? { environments: opts.environments } : {}),
         ...(opts.cells ? { cells: opts.cells } : {}),
         workspace,
-        docker,
         engine,
+        engineInfo: info,
         ...(nodes ? { nodes } : {}),
         key,
         reporter: opts.reporter,

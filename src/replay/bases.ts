@@ -17,12 +17,12 @@ export interface BaseCheck {
  * The engine's base images against the ones the run recorded, by their rootfs digest
  * labels: a replay on other bases is another build, and must say so plainly.
  */
-export async function checkBases(docker: Engine, bases: RecordedInputs['bases']): Promise<BaseCheck[]> {
+export async function checkBases(engine: Engine, bases: RecordedInputs['bases']): Promise<BaseCheck[]> {
   const out: BaseCheck[] = [];
   for (const b of bases) {
     let actual: string | null = null;
     try {
-      const inspected = await docker.images.inspect(b.ref);
+      const inspected = await engine.images.inspect(b.ref);
       actual = inspected.Config?.Labels?.[LABEL_ROOTFS] ?? null;
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -32,7 +32,7 @@ export interface ReplayOptions {
   blobDirs: readonly string[];
   /** where the replay's own bundle is kept (copied with its blobs: the replay's workspace is temporary) */
   workspace: Workspace;
-  docker: Engine;
+  engine: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -149,7 +149,7 @@ interface Rerun {
 async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: Workspace, opts: ReplayOptions): Promise<Rerun> {
   const environments = original.statement.predicate.buildDefinition.externalParameters.environments;
   await seedInputs(original, ws);
-  const bases = await checkBases(opts.docker, original.inputs.bases);
+  const bases = await checkBases(opts.engine, original.inputs.bases);
   for (const b of bases) {
     opts.reporter.event({ type: 'replay-base', ...b });
     if (b.status !== 'match') opts.reporter.info(`  ${b.message}`);
@@ -160,7 +160,7 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
     loaded: rec.loaded,
     environments,
     workspace: ws,
-    docker: opts.docker,
+    engine: opts.engine,
     key: opts.key,
     reporter: opts.reporter,
     signal: opts.signal,
@@ -179,7 +179,7 @@ async function rerunAndCompare(original: OpenedBundle, rec: Reconstruction, ws: 
     blobs,
     ctx: { runs: [runFacts(original.record, originalRoot(original.bundleDir)), runFacts(replayed, rec.root)] },
     logs: true,
-    imageFiles: dockerImageFiles(opts.docker, result.runId),
+    imageFiles: dockerImageFiles(opts.engine, result.runId),
   });
   if (!comparison.reproducible && opts.diffoscope !== false) {
     const d = await diffoscopeOutputs(comparison, blobs);

@@ -37,7 +37,7 @@ export interface AttributionOptions {
   loaded: LoadedSpec;
   environments: string[];
   workspace: Workspace;
-  docker: Engine;
+  engine: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -75,7 +75,7 @@ export async function attributeByExperiment(o: AttributionOptions): Promise<Attr
       loaded: o.loaded,
       environments: o.environments,
       workspace: o.workspace,
-      docker: o.docker,
+      engine: o.engine,
       key: o.key,
       reporter: o.reporter,
       signal: o.signal,

@@ -13,13 +13,13 @@ export type ImageFiles = (imageId: string, paths: ReadonlySet<string>) => Promis
 /**
  * Reads the image's filesystem and keeps the wanted regular files, up to `maxBytes` in all; an image the engine does not hold gives no files and a note.
  */
-export function dockerImageFiles(docker: Engine, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
+export function dockerImageFiles(engine: Engine, runId: string, maxBytes = 64 * 1024 * 1024): ImageFiles {
   return async (imageId, paths) => {
     const files = new Map<string, Buffer>();
     if (paths.size === 0) return { files };
     let image: ImageFilesystem;
     try {
-      image = await openImageFilesystem(docker, imageId, runId);
+      image = await openImageFilesystem(engine, imageId, runId);
     } catch (e) {
       if (isNotFound(e)) return { files, note: `image ${imageId.slice(0, 19)} is not in this engine: contents compared by digest only` };
       throw e;
@@ -48,10 +48,10 @@ export function dockerImageFiles(docker: Engine, runId: string, maxBytes = 64 * 
 }
 
 /** The user names the images know (uid → name, from each one's /etc/passwd; the first image naming a uid wins). */
-export async function imageUserNames(docker: Engine, runId: string, imageIds: readonly string[]): Promise<Map<number, string>> {
+export async function imageUserNames(engine: Engine, runId: string, imageIds: readonly string[]): Promise<Map<number, string>> {
   const names = new Map<number, string>();
   for (const id of new Set(imageIds)) {
-    const image = await openImageFilesystem(docker, id, runId);
+    const image = await openImageFilesystem(engine, id, runId);
     let passwd: Buffer | undefined;
     try {
       passwd = await image.file('/etc/passwd', PASSWD_MAX_BYTES);
@@ -69,10 +69,10 @@ const PASSWD_MAX_BYTES = 1024 * 1024;
 /** The strict (with mtimes) listing of an image, measured now; undefined when the engine no longer holds it. */
 export type StrictMeasure = (imageId: string) => Promise<{ digest: Digest; listing: Buffer } | undefined>;
 
-export function dockerStrictMeasure(docker: Engine, runId: string): StrictMeasure {
+export function dockerStrictMeasure(engine: Engine, runId: string): StrictMeasure {
   return async (imageId) => {
     try {
-      const m = await measureImage(docker, imageId, runId, { strict: true });
+      const m = await measureImage(engine, imageId, runId, { strict: true });
       return { digest: m.digest, listing: m.listing };
     } catch (e) {
       if (isNotFound(e)) return undefined;

@@ -29,7 +29,7 @@ import { attributeByExperiment, type Attribution, type ExperimentRun } from './e
 export interface ReproOptions {
   loaded: LoadedSpec;
   workspace: Workspace;
-  docker: Engine;
+  engine: Engine;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -90,7 +90,7 @@ const MAX_RUNS = 10;
 export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const runs = opts.runs ?? 2;
   if (!Number.isSafeInteger(runs) || runs < 2 || runs > MAX_RUNS) throw new AirlockError('USAGE', `--runs: expected an integer from 2 to ${MAX_RUNS}, got ${String(runs)}`);
-  const { loaded, workspace, docker, reporter, signal } = opts;
+  const { loaded, workspace, engine, reporter, signal } = opts;
   const strict = opts.strict ?? false;
   const started = new Date();
   const t0 = performance.now();
@@ -100,7 +100,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     const env = loaded.spec.environments[id]!;
     return { id, user: env.policy.user, isolation: env.isolation, ...(env.workdir !== undefined ? { workdir: env.workdir } : {}) };
   });
-  const cpus = Number((await docker.system.info()).NCPU ?? 1);
+  const cpus = Number((await engine.system.info()).NCPU ?? 1);
   reporter.event({ type: 'repro-started', reproId, runs, environments });
   reporter.info(`airlock: repro ${reproId}: ${runs} runs from scratch of ${environments.join(', ')}`);
 
@@ -108,7 +108,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const runOne = async (index: number, variation: Variation | undefined): Promise<RunResult> => {
     reporter.event({ type: 'repro-run', index, variation: variation ?? null });
     reporter.info(`repro: run ${index}/${runs}${variation ? ` varying ${Object.keys(variation).join(', ')}` : ' (airlock defaults)'}`);
-    const r = await runSpec({ loaded, environments, workspace, docker, key: opts.key, reporter, signal, noCache: true, ...(variation ? { variation } : {}) });
+    const r = await runSpec({ loaded, environments, workspace, engine, key: opts.key, reporter, signal, noCache: true, ...(variation ? { variation } : {}) });
     if (r.verdict === 'interrupted') throw r.error ?? new AirlockError('INTERRUPTED', 'interrupted');
     return r;
   };
@@ -144,8 +144,8 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
 
   const tCompare = performance.now();
   const blobs = { a: casReader(workspace.cas), b: casReader(workspace.cas) };
-  const imageFiles = dockerImageFiles(docker, reproId);
-  const userNames = await imageUserNames(docker, reproId, records[0]!.images.map((i) => i.imageId));
+  const imageFiles = dockerImageFiles(engine, reproId);
+  const userNames = await imageUserNames(engine, reproId, records[0]!.images.map((i) => i.imageId));
   const comparisons: Comparison[] = [];
   for (let k = 1; k < records.length; k++) {
     const c = await compareRuns(records[0]!, records[k]!, {
@@ -153,7 +153,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       ctx: { runs: [runFacts(records[0]!, '', userNames), runFacts(records[k]!, '', userNames)] },
       strict,
       imageFiles,
-      ...(strict ? { measureStrict: dockerStrictMeasure(docker, reproId) } : {}),
+      ...(strict ? { measureStrict: dockerStrictMeasure(engine, reproId) } : {}),
     });
     if (!c.reproducible && opts.diffoscope !== false) {
       const d = await diffoscopeOutputs(c, blobs);
@@ -170,7 +170,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const attribution =
     !attributable || opts.attribute === false
       ? undefined
-      : await attributeByExperiment({ loaded, environments, workspace, docker, key: opts.key, reporter, signal, blobs, first: records[0]!, runsBefore: runs, plan, comparisons, userNames });
+      : await attributeByExperiment({ loaded, environments, workspace, engine, key: opts.key, reporter, signal, blobs, first: records[0]!, runsBefore: runs, plan, comparisons, userNames });
   const verdicts = verdictsOf(comparisons);
   const entries = comparisons.flatMap((c, i) => reportEntries(c).map((e) => ({ ...e, runs: [1, i + 2] as [number, number] })));
   const builtNames = new Set(records.flatMap((r) => r.images.map((i) => i.name)));

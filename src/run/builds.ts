@@ -33,7 +33,7 @@ export interface ContextTar {
 }
 
 export interface BuilderContext {
-  docker: Engine;
+  engine: Engine;
   workspace: Workspace;
   transcript: TranscriptWriter;
   reporter: Reporter;
@@ -94,7 +94,7 @@ export class Builder {
   async #cachedImage(key: string): Promise<{ id: string; tags: string[] } | undefined> {
     const imageId = this.ctx.workspace.ledger.getBuild(key);
     if (!imageId) return undefined;
-    return this.ctx.docker.images
+    return this.ctx.engine.images
       .inspect(imageId)
       .then((i) => ({ id: i.Id, tags: i.RepoTags ?? [] }))
       .catch((e: unknown) => {
@@ -104,7 +104,7 @@ export class Builder {
   }
 
   async #build(variant: ImageVariant): Promise<BuiltImage> {
-    const { docker, reporter, workspace, transcript } = this.ctx;
+    const { engine, reporter, workspace, transcript } = this.ctx;
     const context = this.ctx.contexts.get(contextKey(variant))!;
     const labels = { ...variant.spec.labels, [LABEL_BUILT_BY_SPEC]: this.ctx.specName, 'dev.airlock.image': variant.name };
     const buildKey = this.#buildKey(variant, context, labels);
@@ -112,14 +112,14 @@ export class Builder {
     if (cached) {
       transcript.append('build', { image: variant.name, variant: variant.key, target: variant.spec.target ?? null, tag: variant.tag, context: context.digest, args: variant.args, imageId: cached.id, buildKey, cached: true });
       // the tag names what this run built; it may have moved to another image since (one round trip less when not)
-      if (!cached.tags.includes(variant.tag)) await docker.images.tag(cached.id, variant.tag.slice(0, variant.tag.lastIndexOf(':')), variant.tag.slice(variant.tag.lastIndexOf(':') + 1));
+      if (!cached.tags.includes(variant.tag)) await engine.images.tag(cached.id, variant.tag.slice(0, variant.tag.lastIndexOf(':')), variant.tag.slice(variant.tag.lastIndexOf(':') + 1));
       return this.#measured(variant, cached.id, 0, null);
     }
     reporter.event({ type: 'build-started', image: variant.name, variant: variant.key, target: variant.spec.target });
     const startedAt = performance.now();
     let result;
     try {
-      result = await buildImage(docker, {
+      result = await buildImage(engine, {
         contextTar: context.tarPath,
         dockerfile: context.dockerfileName,
         ...(variant.spec.target ? { target: variant.spec.target } : {}),
@@ -159,12 +159,12 @@ export class Builder {
   }
 
   async #measured(variant: ImageVariant, imageId: string, durationMs: number, logDigest: Digest | null): Promise<BuiltImage> {
-    const { docker, reporter, workspace, transcript } = this.ctx;
+    const { engine, reporter, workspace, transcript } = this.ctx;
     // The rootfs digest of an image id never changes: measure each id once.
     let measured = workspace.ledger.getRootfsDigest(imageId);
     let listing: { digest: Digest; size: number };
     if (!measured || !measured.listingDigest || !(await workspace.cas.has(measured.listingDigest))) {
-      const m = await measureImage(docker, imageId, this.ctx.runId);
+      const m = await measureImage(engine, imageId, this.ctx.runId);
       listing = await workspace.cas.put(m.listing);
       workspace.ledger.putRootfsDigest({ imageId: imageId, rootfsDigest: m.digest, listingDigest: listing.digest });
       measured = workspace.ledger.getRootfsDigest(imageId)!;

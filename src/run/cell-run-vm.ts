@@ -18,7 +18,7 @@ import { finishStep, recordOutputSet, skipStep, type CellImage, type CellRunCont
  */
 export async function runCellInVm(ctx: CellRunContext, cell: string, spec: EnvironmentSpec, image: CellImage): Promise<CellRunOutcome> {
   const vm = spec.vm!;
-  const { docker, cas, transcript } = ctx;
+  const { engine, cas, transcript } = ctx;
   // Outside the CAS's tmp/ (swept of strangers) and short, for the guest's Unix socket path.
   const work = await mkdtemp(join(tmpdir(), 'airlock-vm-'));
   // the image is exported only when its guest root is not kept yet (vm/root-cache.ts)
@@ -30,7 +30,7 @@ export async function runCellInVm(ctx: CellRunContext, cell: string, spec: Envir
     ctx.reporter.event({ type: 'env-started', env: cell, image: image.name, containerId: `vm:${image.imageId.replace(/^sha256:/, '').slice(0, 12)}` });
     const result = await runInVm({
       rootfs: async () => {
-        exporter = await openImageFilesystem(docker, image.imageId, ctx.runId);
+        exporter = await openImageFilesystem(engine, image.imageId, ctx.runId);
         return exporter.tar();
       },
       rootCache: { cas, dir: join(cas.root, 'vm', 'roots'), rootfsDigest: image.rootfsDigest },

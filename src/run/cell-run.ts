@@ -53,7 +53,7 @@ export interface CellRunOutcome {
 
 export interface CellRunContext {
   /** the engine the cell runs on: the run's one engine, or the node it was placed on */
-  docker: Engine;
+  engine: Engine;
   /** that node's name, in a multi-engine run: recorded with what it read back */
   node?: string;
   cas: Cas;
@@ -107,9 +107,9 @@ export async function runCellInContainer(
   let running: RunningService[] = [];
   try {
     if (services.length > 0) {
-      network = await createCellNetwork(ctx.docker, { runId: ctx.runId, cell });
+      network = await createCellNetwork(ctx.engine, { runId: ctx.runId, cell });
       transcript.append('network', { cell, id: network.id, name: network.name, readback: network.readback });
-      running = await startServices(ctx.docker, {
+      running = await startServices(ctx.engine, {
         runId: ctx.runId,
         cell,
         network,
@@ -138,8 +138,8 @@ export async function runCellInContainer(
     }
     return await runSandboxed(ctx, cell, spec, image, network);
   } finally {
-    if (running.length > 0) await stopServices(ctx.docker, running);
-    if (network) await removeNetwork(ctx.docker, network.id);
+    if (running.length > 0) await stopServices(ctx.engine, running);
+    if (network) await removeNetwork(ctx.engine, network.id);
     if (running.length > 0 || network) transcript.append('teardown', { cell, services: running.map((s) => s.containerId), network: network?.id ?? null });
   }
 }
@@ -147,7 +147,7 @@ export async function runCellInContainer(
 async function runSandboxed(ctx: CellRunContext, cell: string, spec: EnvironmentSpec, image: CellImage, network: CellNetwork | undefined): Promise<CellRunOutcome> {
   const { transcript, reporter, cas } = ctx;
   const lifetimeMs = spec.steps.reduce((t, s) => t + s.timeoutMs, 0) + 120_000;
-  const sandbox = await Sandbox.create(ctx.docker, {
+  const sandbox = await Sandbox.create(ctx.engine, {
     runId: ctx.runId,
     cell,
     image: image.imageId,

@@ -44,9 +44,10 @@ export interface RunOptions {
   /** only the matrix cells matching this selection */
   cells?: Record<string, string>;
   workspace: Workspace;
-  docker: Engine;
-  /** the engine as already asked (a caller that checks it is there before a run starts) */
-  engine?: EngineInfo;
+  /** the engine images are built on (and every cell runs on, without `nodes`) */
+  engine: Engine;
+  /** that engine as already asked (a caller that checks it is there before a run starts) */
+  engineInfo?: EngineInfo;
   key: SigningKey;
   reporter: Reporter;
   signal: AbortSignal;
@@ -118,7 +119,7 @@ const descriptor = (name: string, digest: Digest, annotations?: Record<string, u
  * the verdict reached.
  */
 export async function runSpec(opts: RunOptions): Promise<RunResult> {
-  const { workspace, docker, reporter, loaded, signal } = opts;
+  const { workspace, engine, reporter, loaded, signal } = opts;
   const started = new Date();
   const runId = newRunId(started);
   const partialDir = join(workspace.proofsDir, `.${runId}.partial`);
@@ -146,31 +147,31 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   reporter.event({ type: 'run-started', runId, spec: relative(process.cwd(), loaded.file) || loaded.file });
 
   let error: AirlockError | undefined;
-  let engine: EngineInfo | undefined;
+  let info: EngineInfo | undefined;
   let builder: Builder | undefined;
   let plan: Plan | undefined;
   const cluster = opts.nodes
     ? multiEngine(opts.nodes.nodes, {
-        source: docker,
+        source: engine,
         runId,
         onShipped: (shipped) => {
           state.transcript.append('ship', shipped);
           reporter.event({ type: 'image-shipped', ...shipped });
         },
       })
-    : singleEngine(docker, cpus().length);
+    : singleEngine(engine, cpus().length);
   try {
-    engine = opts.engine ?? (await engineInfo(docker));
+    info = opts.engineInfo ?? (await engineInfo(engine));
     plan = await planRun(loaded, { ...(opts.environments ? { environments: opts.environments } : {}), ...(opts.cells ? { cells: opts.cells } : {}) });
-    const helper = await recordEnvironment(opts, state, engine);
+    const helper = await recordEnvironment(opts, state, info);
     const inputs = await fetchPhase(opts, state);
     const baseIds = await recordInputs(opts, state, plan.variants, inputs);
     builder = new Builder(
-      { docker, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, baseIds, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
+      { engine, workspace, transcript: state.transcript, reporter, runId, specName: loaded.spec.name, contexts: state.contexts, baseIds, addBlob, noCache: opts.noCache ?? false, signal, concurrency: 2 },
       plan.variants,
     );
     await runCells(opts, state, plan, {
-      docker,
+      engine,
       cas: workspace.cas,
       ledger: workspace.ledger,
       transcript: state.transcript,
@@ -194,7 +195,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
     const sweep = (engine: Engine) => removeRunResources(engine, runId).catch((e: unknown) => ({ error: String(e) }));
     const removed = opts.nodes
       ? Object.fromEntries(await Promise.all(cluster.engines.map(async (e) => [e.name, await sweep(e)] as const)))
-      : await sweep(docker);
+      : await sweep(engine);
     state.transcript.append('teardown', { run: runId, removed });
   }
 
@@ -212,7 +213,7 @@ export async function runSpec(opts: RunOptions): Promise<RunResult> {
   state.transcript.close();
   const images = builder?.built ?? [];
   try {
-    await seal(opts, state, { started, finished, verdict, engine, partialDir, images });
+    await seal(opts, state, { started, finished, verdict, engine: info, partialDir, images });
     await rename(partialDir, bundleDir);
     reporter.event({ type: 'sealed', runId, bundleDir, keyid: opts.key.keyid });
   } catch (e) {
@@ -266,7 +267,7 @@ async function runCells(opts: RunOptions, state: RunState, plan: Plan, ctx: Omit
       try {
         if (node.name) opts.reporter.event({ type: 'cell-placed', cell: cell.id, node: node.name });
         const rt = await runtime(node.engine, cell.spec.isolation);
-        const cellCtx: CellContext = { ...ctx, docker: node.engine, place: node, signal, ...(node.name ? { node: node.name } : {}), ...(rt ? { runtime: rt } : {}) };
+        const cellCtx: CellContext = { ...ctx, engine: node.engine, place: node, signal, ...(node.name ? { node: node.name } : {}), ...(rt ? { runtime: rt } : {}) };
         return await runCell(cellCtx, cell, (c) => resolveServices(opts, cellCtx, c));
       } catch (e) {
         const err = toAirlockError(e);
@@ -338,7 +339,7 @@ async function resolveServices(opts: RunOptions, ctx: CellContext, cell: Planned
         const built = await ctx.builder.image(variant);
         return { ...svc, imageRef: built.imageId, rootfsDigest: built.rootfsDigest };
       }
-      const inspected = await opts.docker.images
+      const inspected = await opts.engine.images
         .inspect(svc.image)
         .catch((e: unknown) => {
           if (isNotFound(e)) throw new AirlockError('BASE_IMAGE_MISSING', `service ${svc.name}: image ${svc.image} is not in the engine and nothing can be pulled here; build it locally or name one of the spec's images`);
@@ -402,7 +403,7 @@ async function fetchPhase(opts: RunOptions, state: RunState): Promise<{ path: st
  */
 async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVariant[], extra: { path: string; source: string }[]): Promise<Map<string, string>> {
   const { cas } = opts.workspace;
-  const { docker, loaded } = opts;
+  const { engine, loaded } = opts;
   const spec = await cas.put(Buffer.from(loaded.text, 'utf8'));
   state.blobs.push({ ...spec, role: 'spec', name: relative(loaded.dir, loaded.file) });
   state.deps.push(descriptor('spec', spec.digest));
@@ -436,7 +437,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
   const refs = [...new Set(variants.flatMap((i) => i.bases))].sort();
   const used = refs.map((ref) => findBase(recipes, ref)).filter((r): r is BaseRecipe => r !== undefined);
   if (used.length > 0) {
-    await ensureBases(docker, {
+    await ensureBases(engine, {
       cas,
       recipes: used,
       ...(opts.fetch?.offline ? { offline: true } : {}),
@@ -449,7 +450,7 @@ async function recordInputs(opts: RunOptions, state: RunState, variants: ImageVa
   for (const ref of refs) {
     let inspected;
     try {
-      inspected = await docker.images.inspect(ref);
+      inspected = await engine.images.inspect(ref);
     } catch (e) {
       if (!isNotFound(e)) throw e;
       throw new AirlockError(

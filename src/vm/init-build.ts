@@ -31,7 +31,7 @@ export interface InitBinary {
 }
 
 export interface EnsureInitOptions {
-  docker: Engine;
+  engine: Engine;
   /** where compiled binaries are kept, named by their source (e.g. `artifacts/vm`) */
   cacheDir: string;
   sourcePath?: string;
@@ -57,7 +57,7 @@ export async function ensureInit(opts: EnsureInitOptions): Promise<InitBinary> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const binary = await compileInEngine(opts.docker, image, source, opts.signal);
+  const binary = await compileInEngine(opts.engine, image, source, opts.signal);
   await fs.mkdir(opts.cacheDir, { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.writeFile(tmp, binary, { mode: 0o755 });
@@ -65,10 +65,10 @@ export async function ensureInit(opts: EnsureInitOptions): Promise<InitBinary> {
   return { path, digest: sha256Digest(binary), source: sourceDigest, builtIn: image, built: true };
 }
 
-async function compileInEngine(docker: Engine, image: string, source: Buffer, signal?: AbortSignal): Promise<Buffer> {
+async function compileInEngine(engine: Engine, image: string, source: Buffer, signal?: AbortSignal): Promise<Buffer> {
   signal?.throwIfAborted();
   const context = await sourceTar(source);
-  const container = await docker.containers
+  const container = await engine.containers
     .create({
       Image: image,
       Cmd: ['gcc', ...INIT_CFLAGS, '-o', '/build/airlock-init', '/build/airlock-init.c'],

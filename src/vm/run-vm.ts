@@ -207,7 +207,7 @@ async function prepare(req: VmRunRequest) {
   const casRoot = req.cas?.root ?? join(REPO_ROOT, 'artifacts');
   const kernel = req.kernel ?? (await resolveKernel(req.cas ?? (await Cas.open(casRoot)), req.signal ? { signal: req.signal } : {}));
   const accel = await probeAccel(req.vm.accel, undefined, { kernel: kernel.path, busybox: req.helper });
-  const init = req.init ?? (await ensureInit({ docker: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
+  const init = req.init ?? (await ensureInit({ engine: connectEngine(), cacheDir: join(REPO_ROOT, 'artifacts', 'vm'), ...(req.signal ? { signal: req.signal } : {}) })).path;
   const binary = await qemuPath();
   const version = await qemuVersion(binary, join(casRoot, 'vm', 'qemu-version.json'));
   req.signal?.throwIfAborted();

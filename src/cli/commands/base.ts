@@ -29,14 +29,14 @@ export const base: Body<typeof BASE_OPTIONS> = async (ctx) => {
   const picked = (rs: BaseRecipe[]) => rs.filter((b) => !only || only.some((r) => b.ref === r || b.ref === `${r}:latest`));
   const withKernel = !only || only.includes(KERNEL);
   const say = (message: string) => ctx.reporter.event({ type: 'base-progress', message });
-  const docker = connectEngine();
+  const engine = connectEngine();
 
   if (sub === 'update') {
     // A project updates what it owns; airlock's own locks only in airlock's own repository.
     const owned = resolve(locksDir) === resolve(AIRLOCK_LOCKS_DIR);
     const targets = picked(recipes).filter((b) => owned || resolve(b.lockFile) !== resolve(join(AIRLOCK_LOCKS_DIR, 'base-images.lock.json')));
     const indexes = new IndexCache();
-    const results = await updateBases(docker, { cas, recipes: targets, indexes, onProgress: say });
+    const results = await updateBases(engine, { cas, recipes: targets, indexes, onProgress: say });
     const kernel = owned && withKernel ? await updateKernelLock(cas, await indexes.get('bookworm', 'amd64'), AIRLOCK_LOCKS_DIR) : undefined;
     for (const r of results) ctx.reporter.event({ type: 'base-updated', ...r });
     ctx.result({ updated: results, ...(kernel ? { kernel } : {}) }, [...results.flatMap((r) => r.diff), ...(kernel?.diff ?? [])]);
@@ -44,7 +44,7 @@ export const base: Body<typeof BASE_OPTIONS> = async (ctx) => {
   }
 
   const offline = ctx.values.offline === true;
-  const results = await ensureBases(docker, { cas, recipes: picked(recipes), offline, force: ctx.values.force === true, onProgress: say });
+  const results = await ensureBases(engine, { cas, recipes: picked(recipes), offline, force: ctx.values.force === true, onProgress: say });
   for (const r of results) ctx.reporter.event({ type: 'base-ready', ...r });
   const kernel = withKernel ? await resolveKernel(cas, { offline }) : undefined;
   ctx.result(

@@ -24,7 +24,7 @@ export const replay: Body<typeof REPLAY_OPTIONS> = async (ctx) => {
         trustedKeys,
         blobDirs,
         workspace,
-        docker: connectEngine(),
+        engine: connectEngine(),
         key,
         reporter: ctx.reporter,
         signal,

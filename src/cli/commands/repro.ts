@@ -24,7 +24,7 @@ export const repro: Body<typeof REPRO_OPTIONS> = async (ctx) => {
       runRepro({
         loaded,
         workspace,
-        docker: connectEngine(),
+        engine: connectEngine(),
         key,
         reporter: ctx.reporter,
         signal,
