@@ -16,3 +16,9 @@ bench_row() {
   printf '%s\n' "$line" | awk -F'\t' '{ printf "%-44s %12s %12s %7s %8s %4s\n", $1, $2, $3, $4, $5, $6 }'
   if [[ -n "${BENCH_ROWS:-}" ]]; then printf '%s\t%s\n' "$(basename "$0")" "$line" >>"$BENCH_ROWS"; fi
 }
+
+# The CLI as `npm run build` leaves it: bin/airlock runs the bundle (dist/airlock/) unless a plain
+# tsc wrote dist/ after it; then rebundle, so a figure is never tsc's unbundled fallback.
+bench_bundled_cli() {
+  [ dist/airlock/main.js -nt dist/cli/main.js ] || node scripts/bundle.mjs
+}

@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
-[ dist/airlock/main.js -nt dist/cli/main.js ] || node scripts/bundle.mjs
+source bench/lib.sh
+bench_bundled_cli
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -56,6 +57,5 @@ median() { sort -n "$1" | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2]
 docker_s=$(median "$work/t0")
 cached_s=$(median "$work/t1")
 cold_s=$(median "$work/t2")
-source bench/lib.sh
 bench_row "one-cell run, cached vs docker run" "$cached_s" "$docker_s" s 1.2
 bench_row "one-step cell, cold vs docker run" "$cold_s" "$docker_s" s 1.5

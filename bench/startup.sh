@@ -6,9 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
-# The CLI as `npm run build` leaves it: bin/airlock runs the bundle (dist/airlock/) unless a plain
-# tsc wrote dist/ after it; then rebundle, so the figure is never tsc's unbundled fallback.
-[ dist/airlock/main.js -nt dist/cli/main.js ] || node scripts/bundle.mjs
+source bench/lib.sh
+bench_bundled_cli
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -52,7 +51,6 @@ verify=$(median "$work/t2")
 # bin/airlock runs tsc's unbundled output when a plain tsc ran after the bundle (another build meanwhile)
 [ dist/airlock/main.js -nt dist/cli/main.js ] || echo "bench/startup.sh: tsc wrote dist/ during the run; some runs may be of the unbundled fallback" >&2
 
-source bench/lib.sh
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 bench_row "start-up: --help vs node -e 0" "$(ms "$help")" "$(ms "$base")" ms 2
 bench_row "start-up: verify vs node -e 0" "$(ms "$verify")" "$(ms "$base")" ms 3

@@ -120,6 +120,11 @@ describe('cells across several engines', () => {
     expect(new Set(shipped.map((e) => String(e.data.node)))).toEqual(new Set(placed));
     for (const s of shipped) expect(s.data.rootfsDigest).toBe(ev.find((e) => e.phase === 'image')!.data.rootfsDigest);
 
+    // one bundle, whatever the nodes: it replays like any other (here on the one engine) and reproduces
+    const replay = await execa('node', [BIN, 'replay', r.result.bundleDir, '--root', dir, '--json'], { env, reject: false });
+    expect(replay.exitCode, replay.stderr).toBe(0);
+    expect(JSON.parse(replay.stdout.trim().split('\n').at(-1)!)).toMatchObject({ command: 'replay', verdict: 'reproduced' });
+
     // nothing is left on any node
     for (const name of names) {
       const engine = connectEndpoint({ host: socket(name), source: 'test', skipTLSVerify: false }, name);
