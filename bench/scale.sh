@@ -79,7 +79,8 @@ bench_remote_cache() {
 bench_engines() {
   local names=("bs$$a" "bs$$b" "bs$$c") list="" n a b c one three
   bash scripts/engines.sh start "${names[@]}" >/dev/null
-  trap 'bash scripts/engines.sh stop "${names[@]}" >/dev/null 2>&1 || true; cleanup' EXIT
+  # the names now: the trap runs after this function's locals are gone
+  trap "bash scripts/engines.sh stop ${names[*]} >/dev/null 2>&1 || true; cleanup" EXIT
   for n in "${names[@]}"; do list+="${list:+,}$n=unix:///run/airlock-engines/$n/docker.sock"; done
   mkdir -p "$work/sleep"
   printf 'FROM airlock/busybox\n' >"$work/sleep/Dockerfile"

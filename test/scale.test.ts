@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,7 +34,7 @@ async function transcriptOf(bundleDir: string): Promise<TranscriptEvent[]> {
 }
 
 /** `airlock run --json`, its events as they come (onEvent) and its final result. */
-async function run(spec: string, extraEnv: NodeJS.ProcessEnv, { onEvent, args = [] }: { onEvent?: (e: Record<string, unknown>) => void; args?: string[] } = {}) {
+async function run(spec: string, extraEnv: NodeJS.ProcessEnv, { onEvent, args = [] }: { onEvent?: (e: Record<string, unknown>, child: ChildProcess) => void; args?: string[] } = {}) {
   const child = spawn('node', [BIN, 'run', '--json', ...args, '--root', dir, '-f', join(dir, spec)], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -43,7 +43,7 @@ async function run(spec: string, extraEnv: NodeJS.ProcessEnv, { onEvent, args = 
     if (!line.startsWith('{')) continue;
     const e = JSON.parse(line) as Record<string, unknown>;
     lines.push(e);
-    onEvent?.(e);
+    onEvent?.(e, child);
   }
   const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c ?? -1))));
   const result = lines.at(-1) as { ok: boolean; bundleDir: string; verdict: string; verified?: { verified: boolean } };
@@ -137,6 +137,27 @@ describe('cells across several engines', () => {
     expect(r.code, r.stderr).toBe(0);
     const unreachable = r.events.find((e) => e.type === 'node-unreachable');
     expect(unreachable).toMatchObject({ node: 'gone' });
+  });
+
+  it('SIGINT mid-run removes the cells on every node and exits 130', async () => {
+    const nodes = [names[0]!, names[1]!];
+    const running = new Set<string>();
+    let runId = '';
+    const r = await run('matrix.yaml', { AIRLOCK_ENGINES: engines(...nodes) }, {
+      args: ['--no-cache'],
+      onEvent: (e, child) => {
+        if (e.type === 'run-started') runId = String(e.runId);
+        if (e.type !== 'env-started') return;
+        running.add(String(e.node));
+        // cells run on both nodes: interrupt the run (once: a second SIGINT means something else)
+        if (running.size === nodes.length && !child.killed) child.kill('SIGINT');
+      },
+    });
+    expect(r.code, r.stderr).toBe(130);
+    for (const name of nodes) {
+      const engine = connectEndpoint({ host: socket(name), source: 'test', skipTLSVerify: false }, name);
+      expect(await engine.containers.list({ label: [`${LABEL_RUN}=${runId}`] })).toEqual([]);
+    }
   });
 
   it('an engine lost mid-cell fails that attempt and the cell passes on another engine, recorded', async () => {
