@@ -2,7 +2,8 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { EnvelopeSchema, isBase64, pae, signEnvelope, verifyEnvelope } from './dsse.js';
-import { generateSigningKey, naclSecretKey, publicKeyToPem } from './keys.js';
+import { generateSigningKey, publicKeyToPem } from './keys.js';
+import { naclSecretKey } from './testing/nacl.js';
 
 const HELLO = Buffer.from('hello world');
 

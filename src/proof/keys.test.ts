@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import nacl from 'tweetnacl';
+import { naclSecretKey } from './testing/nacl.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../util/digest.js';
 import {
@@ -13,7 +14,6 @@ import {
   loadSigningKey,
   loadTrustedKeyFile,
   loadTrustedKeys,
-  naclSecretKey,
   publicKeyFromPem,
   publicKeyToPem,
   signingKeyFromPem,

@@ -49,11 +49,6 @@ export function generateSigningKey(): SigningKey {
   return signingKeyFromSeed(randomBytes(KEY_BYTES));
 }
 
-/** The 64-byte secret key (seed, then public key) of NaCl and tweetnacl. */
-export function naclSecretKey(key: SigningKey): Uint8Array {
-  return Uint8Array.from([...key.seed, ...key.publicKey]);
-}
-
 /** The key as OpenSSL signs with it (node:crypto). */
 export function privateKeyObject(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
