@@ -59,9 +59,16 @@ export function sshHttpAgent(target: SshTarget): Agent {
     session ??= connectSession();
     session.then(
       ({ client, sock }) => {
+        // held from the moment the channel is asked for: while the server answers, nothing else may keep
+        // the process alive, and an idle (unref'd) session would let it exit mid-request (code 13)
+        const hold = holder(sock);
+        hold(true);
         client.exec('docker system dial-stdio', (err, channel) => {
-          if (err) return callback(err);
-          callback(null, socketLike(channel, sock));
+          if (err) {
+            hold(false);
+            return callback(err);
+          }
+          callback(null, socketLike(channel, hold));
         });
       },
       (e: Error) => callback(e),
@@ -74,13 +81,10 @@ export function sshHttpAgent(target: SshTarget): Agent {
 /** Channels holding the process open, per SSH connection: the connection is unref'd when none does. */
 const held = new WeakMap<Socket, number>();
 
-/**
- * What http.Agent asks of a connection beyond a Duplex (keep-alive, timeouts, ref/unref),
- * on an SSH channel: ref and unref count against the SSH connection's socket.
- */
-function socketLike(channel: Duplex, sock: Socket): Duplex {
+/** One user's hold on the SSH connection: the socket stays ref'd while any user holds it. */
+function holder(sock: Socket): (on: boolean) => void {
   let refd = false;
-  const hold = (on: boolean) => {
+  return (on) => {
     if (on === refd) return;
     refd = on;
     const n = (held.get(sock) ?? 0) + (on ? 1 : -1);
@@ -88,7 +92,13 @@ function socketLike(channel: Duplex, sock: Socket): Duplex {
     if (n > 0) sock.ref();
     else sock.unref();
   };
-  hold(true);
+}
+
+/**
+ * What http.Agent asks of a connection beyond a Duplex (keep-alive, timeouts, ref/unref),
+ * on an SSH channel: ref and unref move the channel's hold on the SSH connection.
+ */
+function socketLike(channel: Duplex, hold: (on: boolean) => void): Duplex {
   channel.once('close', () => hold(false));
   return Object.assign(channel, {
     ref: () => (hold(true), channel),
