@@ -91,6 +91,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // what a run that died (no teardown of its own) left on the main engine, e.g. through the ssh engine
+  if (dir) await execa('node', [BIN, 'gc', '--root', dir], { env, reject: false });
   await engineScript('stop', ...names).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);

@@ -57,40 +57,39 @@ export interface Shipment {
  * images it needs follow it from the building engine (ship.ts), each shipment reported once.
  */
 export function multiEngine(nodes: readonly RunNode[], opts: { source: Engine; runId: string; onShipped: (s: Shipment) => void }): Cluster {
-  const placement = new Placement(nodes.map((n) => ({ node: n, name: n.facts.name, capacity: n.facts.capacity })));
   const shipper = new ImageShipper(opts.source, opts.runId);
+  // the helper's bytes, read once for every node that needs its own copy
+  let helper: Promise<{ bytes: Buffer; digest: Digest }> | undefined;
   const cellNode = (n: RunNode): CellNode => {
     let volume: Promise<HelperMount> | undefined;
     return {
-    name: n.facts.name,
-    engine: n.engine,
-    ship: async (image) => {
-      const started = performance.now();
-      const done = await shipper.ensure(n.engine, image);
-      if (done.first) opts.onShipped({ node: n.facts.name, imageId: image.imageId, rootfsDigest: done.rootfsDigest, transferred: done.transferred, durationMs: Math.round(performance.now() - started) });
-    },
-    lost: async () => !(await answers(n.engine)),
-    // a node may be another machine: it gets the helper as a volume of its own, filled once per run
-    helperMount: (hostPath, image) => {
-      if (n.engine.endpoint === opts.source.endpoint) return Promise.resolve(hostHelper(hostPath));
-      // needs only an image on the node, not its measurement: it runs while the rootfs is measured
-      volume ??= Promise.all([readFile(hostPath), shipper.present(n.engine, image)]).then(([bytes]) =>
-        ensureHelperVolume(n.engine, { bytes, digest: sha256Digest(bytes) }, image, opts.runId),
-      );
-      volume.catch(() => (volume = undefined));
-      return volume;
-    },
+      name: n.facts.name,
+      engine: n.engine,
+      ship: async (image) => {
+        const started = performance.now();
+        const done = await shipper.ensure(n.engine, image);
+        if (done.first) opts.onShipped({ node: n.facts.name, imageId: image.imageId, rootfsDigest: done.rootfsDigest, transferred: done.transferred, durationMs: Math.round(performance.now() - started) });
+      },
+      lost: async () => !(await answers(n.engine)),
+      // a node may be another machine: it gets the helper as a volume of its own, filled once per run
+      helperMount: (hostPath, image) => {
+        if (n.engine.endpoint === opts.source.endpoint) return Promise.resolve(hostHelper(hostPath));
+        helper ??= readFile(hostPath).then((bytes) => ({ bytes, digest: sha256Digest(bytes) }));
+        // needs only an image on the node, not its measurement: it runs while the rootfs is measured
+        volume ??= Promise.all([helper, shipper.present(n.engine, image)]).then(([h]) => ensureHelperVolume(n.engine, h, image, opts.runId));
+        volume.catch(() => (volume = undefined));
+        return volume;
+      },
+    };
   };
-  };
-  const byName = new Map(nodes.map((n) => [n.facts.name, cellNode(n)]));
+  const placement = new Placement(nodes.map((n) => ({ node: cellNode(n), name: n.facts.name, capacity: n.facts.capacity })));
   const engines = [opts.source, ...nodes.map((n) => n.engine).filter((e) => e.endpoint !== opts.source.endpoint)];
   return {
     // each node runs as many cells as its CPUs hold at their default limit of one CPU
     parallel: Math.max(1, Math.floor(nodes.reduce((sum, n) => sum + n.facts.capacity.cpus, 0))),
     engines,
     place: async (cell, { exclude, signal }) => {
-      const slot = await placement.place(needsOf(cell), { exclude, signal });
-      return { node: byName.get(slot.node.facts.name)!, release: slot.release };
+      return placement.place(needsOf(cell), { exclude, signal });
     },
     markLost: (name) => placement.markLost(name),
   };
